@@ -1,0 +1,69 @@
+//! `poq`: the Proof-of-Quality command line.
+//!
+//! Machine-readable commands (`metrics`, `aggregate`) read JSON Lines on stdin and write
+//! one JSON line per input line on stdout; a bad line stops the command with exit code 2
+//! and a message on stderr naming the line number and the reason. `demo` runs an
+//! end-to-end simulation and prints tables.
+
+// Library and binary code never unwraps; tests may.
+#![deny(clippy::unwrap_used)]
+
+mod demo;
+mod jsonl;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Cost-aware, adversary-robust Proof of Quality for decentralized LLM inference.
+#[derive(Parser, Debug)]
+#[command(name = "poq", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Ground-truth proxies of predictions against references.
+    ///
+    /// Reads JSON Lines `{"prediction": str, "references": [str, ...]}` on stdin and
+    /// writes `{"em", "f1", "rouge1", "rouge2", "rougeL", "rougeLsum"}` per line, each in
+    /// [0, 1]: SQuAD v1.1 exact match and token F1 (max over references) and rouge-score
+    /// 0.1.2 F-measures without stemming (max over references).
+    Metrics,
+    /// Consensus of evaluator scores under one rule.
+    ///
+    /// Reads JSON Lines `{"scores": [number], "weights": [number]}` on stdin (weights only
+    /// for weighted rules; scores finite and in [0, 10], weights positive, one per score)
+    /// and writes `{"consensus": number}` per line.
+    Aggregate(jsonl::AggregateArgs),
+    /// End-to-end demo: rounds of sampled committees, some evaluators malicious, under
+    /// the published trust rule and ours; prints consensus quality, trust and rewards.
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("POQ_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let result = match cli.command {
+        Command::Metrics => jsonl::run_metrics(),
+        Command::Aggregate(args) => jsonl::run_aggregate(&args),
+        Command::Demo(args) => demo::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("poq: {e:#}");
+            match e.downcast_ref::<jsonl::BadLine>() {
+                Some(_) => ExitCode::from(2),
+                None => ExitCode::from(1),
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Integration tests of the `poq` binary: the JSON Lines contracts and the demo.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn poq(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_poq"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn poq");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for poq")
+}
+
+fn lines(o: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
+        .collect()
+}
+
+#[test]
+fn metrics_contract() {
+    let o = poq(
+        &["metrics"],
+        "{\"prediction\": \"the cat sat\", \"references\": [\"a cat sat down\"]}\n\
+         {\"prediction\": \"Paris\", \"references\": [\"London\", \"paris!\"]}\n",
+    );
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let out = lines(&o);
+    assert_eq!(out.len(), 2);
+    // "cat sat" vs "cat sat down": P = 1, R = 2/3, F1 = 0.8; not an exact match.
+    assert_eq!(out[0]["f1"], 0.8);
+    assert_eq!(out[0]["em"], 0.0);
+    // rouge tokens [the cat sat] vs [a cat sat down]: LCS 2, P = 2/3, R = 1/2, F = 4/7.
+    assert_eq!(
+        out[0]["rougeL"].as_f64(),
+        Some(2.0 * (2.0 / 3.0) * 0.5 / (2.0 / 3.0 + 0.5))
+    );
+    // Max over references: "paris!" normalizes to "paris".
+    assert_eq!(out[1]["em"], 1.0);
+    for key in ["em", "f1", "rouge1", "rouge2", "rougeL", "rougeLsum"] {
+        let v = out[1][key].as_f64().expect(key);
+        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    }
+}
+
+#[test]
+fn aggregate_contract() {
+    let input = "{\"scores\": [1, 2, 9]}\n{\"scores\": [2, 4, 6, 8], \"weights\": [1, 1, 1, 1]}\n";
+    let o = poq(&["aggregate", "--rule", "median"], input);
+    assert!(o.status.success());
+    assert_eq!(
+        lines(&o),
+        vec![
+            serde_json::json!({"consensus": 2.0}),
+            serde_json::json!({"consensus": 5.0})
+        ]
+    );
+    let o = poq(
+        &["aggregate", "--rule", "weighted-median"],
+        "{\"scores\": [2, 4, 6, 8], \"weights\": [1, 1, 1, 1]}\n",
+    );
+    assert_eq!(lines(&o), vec![serde_json::json!({"consensus": 4.0})]);
+    let o = poq(
+        &["aggregate", "--rule", "weighted-mean"],
+        "{\"scores\": [2, 6], \"weights\": [1, 3]}\n",
+    );
+    assert_eq!(lines(&o), vec![serde_json::json!({"consensus": 5.0})]);
+    let o = poq(
+        &["aggregate", "--rule", "trimmed-mean", "--trim", "0.2"],
+        "{\"scores\": [10, 0, 3, 1, 2]}\n",
+    );
+    assert_eq!(lines(&o), vec![serde_json::json!({"consensus": 2.0})]);
+}
+
+#[test]
+fn a_bad_line_stops_with_exit_2_naming_the_line() {
+    let cases: [(&[&str], &str, &str); 6] = [
+        (
+            &["aggregate", "--rule", "mean"],
+            "{\"scores\": [1]}\n{\"scores\": [1, 11]}\n{\"scores\": [2]}\n",
+            "line 2",
+        ),
+        (&["aggregate", "--rule", "mean"], "{\"scores\": []}\n", "line 1"),
+        (
+            &["aggregate", "--rule", "weighted-mean"],
+            "{\"scores\": [1, 2]}\n",
+            "needs weights",
+        ),
+        (
+            &["aggregate", "--rule", "weighted-mean"],
+            "{\"scores\": [1, 2], \"weights\": [1, -1]}\n",
+            "weight #1 is -1",
+        ),
+        (
+            &["metrics"],
+            "{\"prediction\": \"x\", \"references\": []}\nnot json\n",
+            "line 1",
+        ),
+        (
+            &["metrics"],
+            "{\"prediction\": \"x\", \"references\": [\"x\"]}\n\n",
+            "line 2",
+        ),
+    ];
+    for (args, input, needle) in cases {
+        let o = poq(args, input);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?} {input:?}: stderr {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr:?} lacks {needle:?}");
+    }
+    // Lines before the bad one keep their answers.
+    let o = poq(
+        &["aggregate", "--rule", "mean"],
+        "{\"scores\": [1]}\n{\"scores\": [1, 11]}\n",
+    );
+    assert_eq!(lines(&o), vec![serde_json::json!({"consensus": 1.0})]);
+}
+
+#[test]
+fn unknown_rule_is_a_usage_error() {
+    let o = poq(&["aggregate", "--rule", "avg"], "");
+    assert_eq!(o.status.code(), Some(2));
+    let o = poq(
+        &["aggregate", "--rule", "trimmed-mean", "--trim", "0.6"],
+        "{\"scores\": [1]}\n",
+    );
+    assert_ne!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("0.6"));
+}
+
+/// The demo's headline: ours detects boosters that the published rule cannot see, and
+/// the same seed prints the same bytes.
+#[test]
+fn demo_runs_and_is_deterministic() {
+    let args = ["demo", "--rounds", "300", "--seed", "3", "--json"];
+    let a = poq(&args, "");
+    assert!(a.status.success(), "stderr: {}", String::from_utf8_lossy(&a.stderr));
+    let b = poq(&args, "");
+    assert_eq!(a.stdout, b.stdout);
+    let v: serde_json::Value = serde_json::from_slice(&a.stdout).expect("json");
+    let defenses = v["defenses"].as_array().expect("defenses");
+    let by_name = |n: &str| defenses.iter().find(|d| d["defense"] == n).expect(n);
+    assert_eq!(
+        by_name("published")["detection_auc"],
+        0.5,
+        "the published rule saturates"
+    );
+    assert_eq!(by_name("ours")["detection_auc"], 1.0);
+    let table = poq(&["demo", "--rounds", "50"], "");
+    assert!(table.status.success());
+    assert!(String::from_utf8_lossy(&table.stdout).contains("detection_auc"));
+    let bad = poq(&["demo", "--malicious", "1.5"], "");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("1.5"));
+}

@@ -1,0 +1,126 @@
+//! Benchmarks of the core: consensus rules by committee size, one full round at K = 7,
+//! and the ground-truth metrics on paragraph-length texts.
+//!
+//! Run with `cargo bench -p poq-core --bench core`. Every input comes from a fixed seed.
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use poq_core::aggregate::{Rule, aggregate};
+use poq_core::attack::{self, Attack, History, Member};
+use poq_core::committee::draw_uniform;
+use poq_core::reward::{CostScale, RewardParams};
+use poq_core::rng::{Xoshiro256PlusPlus, standard_normal, unit_f64};
+use poq_core::round::{Round, RoundConfig};
+use poq_core::trust::{Calibrated, CalibratedParams, NoTrust, Published, PublishedParams, TrustPolicy};
+use std::hint::black_box;
+
+fn rules(c: &mut Criterion) {
+    let mut group = c.benchmark_group("consensus");
+    let mut rng = Xoshiro256PlusPlus::from_u64(1);
+    for k in [3usize, 7, 15, 101] {
+        let scores: Vec<f64> = (0..k).map(|_| 10.0 * unit_f64(&mut rng)).collect();
+        let weights: Vec<f64> = (0..k).map(|_| 0.05 + 1.95 * unit_f64(&mut rng)).collect();
+        for rule in [
+            Rule::Mean,
+            Rule::Median,
+            Rule::TrimmedMean { trim: 0.2 },
+            Rule::WeightedMean,
+            Rule::WeightedMedian,
+        ] {
+            group.bench_with_input(BenchmarkId::new(rule.name(), k), &k, |b, _| {
+                b.iter(|| aggregate(rule, black_box(&scores), Some(black_box(&weights))))
+            });
+        }
+    }
+    group.finish();
+}
+
+/// One full round: committee draw, honest scores, boosting attack on 2 of 7, consensus,
+/// trust update and rewards, through the same state machine the node uses.
+fn round<T: TrustPolicy>(c: &mut Criterion, name: &str, rule: Rule, mut trust: T) {
+    let n = 50;
+    let k = 7;
+    let config = RoundConfig {
+        rule,
+        quorum: 0,
+        rewards: RewardParams::default(),
+        inference_cost: CostScale::Reference { reference: 2000.0 },
+        evaluator_cost: CostScale::Reference { reference: 200.0 },
+    };
+    let malicious: Vec<bool> = (0..n).map(|e| e % 4 == 0).collect();
+    let mut rng = Xoshiro256PlusPlus::from_u64(3);
+    let attack = Attack::Boosting { shift: 3.0 };
+    let mut members = Vec::with_capacity(k);
+    let mut reported = Vec::with_capacity(k);
+    let mut t = 0u64;
+    c.bench_function(&format!("round/k7/{name}"), |b| {
+        b.iter(|| {
+            t += 1;
+            let committee = draw_uniform(&mut rng, n, k).expect("k <= n");
+            let truth = 5.0 + standard_normal(&mut rng);
+            members.clear();
+            for &e in &committee {
+                members.push(Member {
+                    honest: (truth + 0.7 * standard_normal(&mut rng)).clamp(0.0, 10.0),
+                    malicious: malicious[e as usize],
+                    trust: trust.weight(e),
+                });
+            }
+            let history = History {
+                round: t,
+                last_consensus: None,
+                reference_trust: 1.0,
+            };
+            attack::apply(&attack, &members, &history, &mut rng, &mut reported);
+            let mut round = Round::open(config, t, 0, 800.0, committee, n).expect("valid committee");
+            for (i, &e) in round.committee().to_vec().iter().enumerate() {
+                round.submit(e, reported[i], 100.0).expect("valid report");
+            }
+            black_box(round.finalize(&mut trust).expect("full quorum"))
+        })
+    });
+}
+
+fn rounds(c: &mut Criterion) {
+    round(c, "mean+none", Rule::Mean, NoTrust::new(50));
+    round(
+        c,
+        "weighted-mean+published",
+        Rule::WeightedMean,
+        Published::new(50, PublishedParams::default()).expect("defaults are valid"),
+    );
+    round(
+        c,
+        "weighted-median+calibrated",
+        Rule::WeightedMedian,
+        Calibrated::new(50, CalibratedParams::default()).expect("defaults are valid"),
+    );
+}
+
+const PARAGRAPH_A: &str = "The committee of evaluators scores each answer independently, and a robust \
+consensus rule turns their scores into one quality signal. Evaluators whose scores drift far from the \
+consensus lose trust over time, while those who agree with it gain influence. Rewards then pay inference \
+nodes for quality net of cost, so fast and accurate models earn the most. Malicious evaluators may add \
+noise, boost weak answers or sabotage strong ones; the system must keep its consensus honest while they do.";
+const PARAGRAPH_B: &str = "Each answer is scored by a random committee of evaluators, and a robust rule \
+combines the scores into a single quality value. Evaluators that deviate from the consensus lose trust, \
+and those that agree gain it. Inference nodes are paid for quality minus cost, so that fast, accurate \
+models are rewarded first. Some evaluators are malicious: they add noise, boost poor answers or sabotage \
+good ones, and the consensus has to stay honest regardless.";
+
+fn metrics(c: &mut Criterion) {
+    let mut group = c.benchmark_group("metrics");
+    let refs = [PARAGRAPH_B];
+    group.bench_function("squad_f1/paragraph", |b| {
+        b.iter(|| poq_core::metrics::squad::token_f1(black_box(PARAGRAPH_A), black_box(PARAGRAPH_B)))
+    });
+    group.bench_function("rougeL/paragraph", |b| {
+        b.iter(|| poq_core::metrics::rouge::rouge_l(black_box(PARAGRAPH_B), black_box(PARAGRAPH_A)))
+    });
+    group.bench_function("all/paragraph", |b| {
+        b.iter(|| poq_core::metrics::score(black_box(PARAGRAPH_A), black_box(&refs)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, rules, rounds, metrics);
+criterion_main!(benches);

@@ -1,0 +1,277 @@
+//! Malicious evaluator behaviours (spec §5) as pure transforms of honest scores.
+//!
+//! An attack sees what a real attacker could: its own honest score (what its model
+//! said), the honest scores of its coalition for coordinated attacks, its own published
+//! trust, and the round's public history. Randomness comes from the caller's generator,
+//! drawn in committee order, so a round replays exactly from its seed.
+//!
+//! The four published attacks are `noise`, `boosting`, `sabotage` and `intermittent`;
+//! ours are `collusion`, `on-off`, `constant`, `copycat` and `sybil`.
+
+use crate::rng::{chance, standard_normal};
+use crate::{CoreError, Result, SCORE_MAX, SCORE_MIN};
+use rand_core::Rng;
+use serde::{Deserialize, Serialize};
+
+/// Default standard deviation σ of the noise attack.
+pub const DEFAULT_NOISE_SIGMA: f64 = 2.5;
+/// Default shift b of boosting, sabotage and their variants.
+pub const DEFAULT_SHIFT: f64 = 3.0;
+/// Default per-round attack probability p of the intermittent attack.
+pub const DEFAULT_INTERMITTENT_P: f64 = 0.3;
+/// Default score reported by the constant (lazy) attacker.
+pub const DEFAULT_CONSTANT: f64 = 7.0;
+
+/// One malicious behaviour, with its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "attack", rename_all = "kebab-case")]
+pub enum Attack {
+    /// Every evaluator is honest.
+    None,
+    /// s' = clip(s + ε, 0, 10), ε ~ N(0, σ²).
+    Noise {
+        /// Standard deviation σ of the added noise.
+        sigma: f64,
+    },
+    /// s' = min(10, s + b).
+    Boosting {
+        /// Shift b.
+        shift: f64,
+    },
+    /// s' = max(0, s − b).
+    Sabotage {
+        /// Shift b.
+        shift: f64,
+    },
+    /// With probability p per round, boost or sabotage (a fair coin picks which);
+    /// otherwise honest.
+    Intermittent {
+        /// Per-round attack probability.
+        p: f64,
+        /// Shift b.
+        shift: f64,
+    },
+    /// All malicious members of the committee report one agreed value: the median of
+    /// their honest scores plus b, clipped. They agree perfectly with each other, which
+    /// defeats any reference built from a committee they dominate.
+    Collusion {
+        /// Shift b applied to the agreed value.
+        shift: f64,
+    },
+    /// Camouflage: honest while its trust is below `threshold` × the pool's reference
+    /// trust, boosting by b once trusted; it rebuilds trust whenever it loses it.
+    OnOff {
+        /// Shift b when attacking.
+        shift: f64,
+        /// Trust, relative to the pool's reference, at which it switches to attacking.
+        threshold: f64,
+    },
+    /// Lazy: reports a fixed score without running the model.
+    Constant {
+        /// The fixed score.
+        value: f64,
+    },
+    /// Reports the last published consensus (or `fallback` before there is one),
+    /// without running the model.
+    Copycat {
+        /// The score reported before any consensus has been published.
+        fallback: f64,
+    },
+    /// One operator behind many identities: it runs the model once (the first of its
+    /// identities in the committee) and reports that score plus b from every identity.
+    /// How many identities it registers is the malicious fraction ρ of the pool.
+    Sybil {
+        /// Shift b.
+        shift: f64,
+    },
+}
+
+impl Attack {
+    /// The attack names, in the spec's order, as outputs and `--attack` spell them.
+    pub const NAMES: [&'static str; 10] = [
+        "none",
+        "noise",
+        "boosting",
+        "sabotage",
+        "intermittent",
+        "collusion",
+        "on-off",
+        "constant",
+        "copycat",
+        "sybil",
+    ];
+
+    /// The attack called `name`, with the spec's default parameters.
+    pub fn from_name(name: &str) -> Result<Self> {
+        Ok(match name {
+            "none" => Attack::None,
+            "noise" => Attack::Noise {
+                sigma: DEFAULT_NOISE_SIGMA,
+            },
+            "boosting" => Attack::Boosting { shift: DEFAULT_SHIFT },
+            "sabotage" => Attack::Sabotage { shift: DEFAULT_SHIFT },
+            "intermittent" => Attack::Intermittent {
+                p: DEFAULT_INTERMITTENT_P,
+                shift: DEFAULT_SHIFT,
+            },
+            "collusion" => Attack::Collusion { shift: DEFAULT_SHIFT },
+            "on-off" => Attack::OnOff {
+                shift: DEFAULT_SHIFT,
+                threshold: 1.0,
+            },
+            "constant" => Attack::Constant {
+                value: DEFAULT_CONSTANT,
+            },
+            "copycat" => Attack::Copycat { fallback: 5.0 },
+            "sybil" => Attack::Sybil { shift: DEFAULT_SHIFT },
+            _ => {
+                return Err(CoreError::UnknownName {
+                    kind: "attack",
+                    name: name.to_string(),
+                    expected: "none, noise, boosting, sabotage, intermittent, collusion, on-off, constant, copycat, sybil",
+                });
+            }
+        })
+    }
+
+    /// The attack's name (one of [`Attack::NAMES`]).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Attack::None => "none",
+            Attack::Noise { .. } => "noise",
+            Attack::Boosting { .. } => "boosting",
+            Attack::Sabotage { .. } => "sabotage",
+            Attack::Intermittent { .. } => "intermittent",
+            Attack::Collusion { .. } => "collusion",
+            Attack::OnOff { .. } => "on-off",
+            Attack::Constant { .. } => "constant",
+            Attack::Copycat { .. } => "copycat",
+            Attack::Sybil { .. } => "sybil",
+        }
+    }
+
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<()> {
+        let check = |name: &'static str, value: f64, ok: bool, reason: &'static str| {
+            if value.is_finite() && ok {
+                Ok(())
+            } else {
+                Err(CoreError::InvalidParameter { name, value, reason })
+            }
+        };
+        match *self {
+            Attack::None => Ok(()),
+            Attack::Noise { sigma } => check("sigma", sigma, sigma >= 0.0, "must be >= 0"),
+            Attack::Boosting { shift }
+            | Attack::Sabotage { shift }
+            | Attack::Collusion { shift }
+            | Attack::Sybil { shift } => check("shift", shift, (0.0..=10.0).contains(&shift), "must be in [0, 10]"),
+            Attack::Intermittent { p, shift } => {
+                check("p", p, (0.0..=1.0).contains(&p), "must be a probability in [0, 1]")?;
+                check("shift", shift, (0.0..=10.0).contains(&shift), "must be in [0, 10]")
+            }
+            Attack::OnOff { shift, threshold } => {
+                check("shift", shift, (0.0..=10.0).contains(&shift), "must be in [0, 10]")?;
+                check("threshold", threshold, threshold >= 0.0, "must be >= 0")
+            }
+            Attack::Constant { value } => check(
+                "value",
+                value,
+                (0.0..=10.0).contains(&value),
+                "must be a score in [0, 10]",
+            ),
+            Attack::Copycat { fallback } => check(
+                "fallback",
+                fallback,
+                (0.0..=10.0).contains(&fallback),
+                "must be a score in [0, 10]",
+            ),
+        }
+    }
+}
+
+/// What an attacker can see of the round's public history.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct History {
+    /// The current round number.
+    pub round: u64,
+    /// The consensus published by the previous round, if any.
+    pub last_consensus: Option<f64>,
+    /// The pool's reference trust (its median published trust weight).
+    pub reference_trust: f64,
+}
+
+/// One committee member as the attack transform sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Member {
+    /// The score its model gives (what an honest evaluator reports).
+    pub honest: f64,
+    /// Whether this member is malicious.
+    pub malicious: bool,
+    /// Its current published trust weight.
+    pub trust: f64,
+}
+
+fn clip(x: f64) -> f64 {
+    x.clamp(SCORE_MIN, SCORE_MAX)
+}
+
+/// Transforms a committee's honest scores into the reports it sends, writing one report
+/// per member into `out` (cleared first). Honest members report their honest score.
+///
+/// Honest scores are the caller's and assumed in [0, 10]; outputs always are.
+pub fn apply(attack: &Attack, members: &[Member], history: &History, rng: &mut impl Rng, out: &mut Vec<f64>) {
+    out.clear();
+    // The coalition's agreed value for the coordinated attacks, from the first
+    // malicious member (sybil) or all of them (collusion).
+    let coordinated = match *attack {
+        Attack::Collusion { shift } => coalition_median(members).map(|m| clip(m + shift)),
+        Attack::Sybil { shift } => members.iter().find(|m| m.malicious).map(|m| clip(m.honest + shift)),
+        _ => None,
+    };
+    for m in members {
+        if !m.malicious {
+            out.push(m.honest);
+            continue;
+        }
+        let s = m.honest;
+        let reported = match *attack {
+            Attack::None => s,
+            Attack::Noise { sigma } => clip(s + sigma * standard_normal(rng)),
+            Attack::Boosting { shift } => clip(s + shift),
+            Attack::Sabotage { shift } => clip(s - shift),
+            Attack::Intermittent { p, shift } => {
+                // Both draws are always made, so the stream does not depend on outcomes.
+                let attack_now = chance(rng, p);
+                let boost = chance(rng, 0.5);
+                match (attack_now, boost) {
+                    (false, _) => s,
+                    (true, true) => clip(s + shift),
+                    (true, false) => clip(s - shift),
+                }
+            }
+            Attack::Collusion { .. } | Attack::Sybil { .. } => coordinated.unwrap_or(s),
+            Attack::OnOff { shift, threshold } => {
+                if m.trust >= threshold * history.reference_trust {
+                    clip(s + shift)
+                } else {
+                    s
+                }
+            }
+            Attack::Constant { value } => value,
+            Attack::Copycat { fallback } => history.last_consensus.unwrap_or(fallback),
+        };
+        out.push(reported);
+    }
+}
+
+/// Median of the malicious members' honest scores (lower median for an even count, so
+/// the agreed value is one of the scores they actually hold).
+fn coalition_median(members: &[Member]) -> Option<f64> {
+    let mut v: Vec<f64> = members.iter().filter(|m| m.malicious).map(|m| m.honest).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable_by(f64::total_cmp);
+    Some(v[(v.len() - 1) / 2])
+}

@@ -1,0 +1,56 @@
+//! # poq-core: the pure Proof-of-Quality core
+//!
+//! Everything a round of cost-aware, adversary-robust Proof of Quality needs, as pure
+//! functions and one state machine, with no IO, no clock, no async runtime and no global
+//! random source:
+//!
+//! - [`metrics`]: ground-truth proxies (SQuAD v1.1 EM and token F1, ROUGE-1/2/L/Lsum),
+//!   bit-compatible with the Python references;
+//! - [`aggregate`]: the consensus rules (mean, median, trimmed mean, weighted mean,
+//!   weighted median), each with its breakdown point;
+//! - [`trust`]: trust policies behind one trait: the published multiplicative rule,
+//!   reproduced with its flaw, and ours;
+//! - [`reward`]: linear quality-minus-cost rewards for inference and evaluator nodes;
+//! - [`committee`]: K-of-N committee sampling from a 32-byte seed with a generator
+//!   implemented here ([`rng`]), so committees are identical on every platform;
+//! - [`attack`]: the nine malicious-evaluator behaviours as pure transforms;
+//! - [`round`]: the round state machine: reports in, an [`round::Outcome`] out;
+//! - [`stats`]: correlation, error and detection AUC for alignment reports.
+//!
+//! ## Design decisions
+//!
+//! - **Time is a round number, randomness an argument.** Functions that draw take
+//!   `&mut impl Rng`; the simulator and the node seed them. The same seed gives the same
+//!   bytes on every platform and thread count.
+//! - **Evaluators are dense indices** ([`EvaluatorId`]) into a registered pool, and all
+//!   per-evaluator state lives in `Vec`s: no hash-map iteration order can leak into a
+//!   result.
+//! - **Bad input is an error, never a clamp.** Scores must be finite and in [0, 10];
+//!   weights finite and positive; every rejection names the offending value
+//!   ([`CoreError`]).
+//! - **Floating-point operation order is fixed** where a reference implementation
+//!   defines it (the metrics), so results match bit for bit.
+
+// Library and binary code never unwraps; tests may.
+#![deny(clippy::unwrap_used)]
+
+pub mod aggregate;
+pub mod attack;
+pub mod committee;
+pub mod error;
+pub mod metrics;
+pub mod reward;
+pub mod rng;
+pub mod round;
+pub mod stats;
+pub mod trust;
+
+pub use error::{CoreError, Result};
+
+/// Dense index of an evaluator in the registered pool (0..N).
+pub type EvaluatorId = u32;
+
+/// The lowest score an evaluator may report.
+pub const SCORE_MIN: f64 = 0.0;
+/// The highest score an evaluator may report.
+pub const SCORE_MAX: f64 = 10.0;

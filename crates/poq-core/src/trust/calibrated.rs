@@ -1,0 +1,270 @@
+//! Our trust policy: calibrated bias-and-variance trust.
+//!
+//! The published rule scores an evaluator by its distance to the round's own consensus
+//! against a fixed 0.5, so it saturates and cannot see colluders. This policy instead
+//! estimates, for every evaluator, how wrong its reports are, and weighs it by how that
+//! compares with a typical evaluator of the pool:
+//!
+//! 1. **Reference.** rₑ = sₑ − m₋ₑ, where m₋ₑ is the trust-weighted lower median of the
+//!    *other* committee members' reports (leave-one-out): an evaluator never grades
+//!    itself, and a minority cannot move anyone's reference far.
+//! 2. **Bias and variance, separately.** A slow EWMA bₑ tracks the signed residual; two
+//!    EWMAs of (r − B)², slow and fast, track the squared error around the pool's
+//!    median bias B. A precise booster and a noisy honest evaluator can deviate equally
+//!    on average; tracking the sign tells them apart, and a bias correction is only
+//!    identifiable relative to the pool, hence B.
+//! 3. **Error.** Eₑ = max(q_slow, q_fast) + (κ − 1)(bₑ − B)² ≈ varₑ + κ·biasₑ². Bias
+//!    counts κ times (default 3) because in a committee independent noise averages out
+//!    and a shared bias does not. Taking the larger of the slow and fast estimates
+//!    makes trust drop within a few rounds of an attack and recover only over the slow
+//!    horizon (the on-off defence).
+//! 4. **Weight.** wₑ = clip(R / Eₑ, w_min, w_max), with R an EWMA of the committee's
+//!    median error: weights are relative to a typical evaluator, so they neither
+//!    saturate nor drift, and the cap bounds any single evaluator's influence.
+//!
+//! New evaluators start at the prior error R₀ and the prior weight that implies; the
+//! EWMA initialisation is their shrinkage towards the pool. Breakdown: the reference
+//! and the pool statistics are medians, so the policy needs an honest majority in the
+//! committee (for references) and in the pool (for R and B); a coalition that is the
+//! majority defines "typical" and no deviation-based rule can see it.
+
+use super::{Report, TrustChange, TrustPolicy, check_param};
+use crate::{EvaluatorId, Result};
+use serde::{Deserialize, Serialize};
+
+/// Parameters of [`Calibrated`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalibratedParams {
+    /// Prior squared error R₀ (score points²) for new evaluators and the pool.
+    pub prior_error: f64,
+    /// Rate of the slow EWMAs (bias and squared error); about 1/rate rounds of memory.
+    pub slow_rate: f64,
+    /// Rate of the fast squared-error EWMA that reacts to a sudden attack.
+    pub fast_rate: f64,
+    /// Rate at which the pool's reference error R and bias B follow the committees.
+    pub reference_rate: f64,
+    /// κ ≥ 1: how many times a systematic bias counts against an evaluator compared
+    /// with the same amount of variance.
+    pub bias_weight: f64,
+    /// Lowest weight.
+    pub w_min: f64,
+    /// Highest weight (caps any single evaluator's influence).
+    pub w_max: f64,
+}
+
+impl Default for CalibratedParams {
+    fn default() -> Self {
+        Self {
+            prior_error: 1.0,
+            slow_rate: 0.02,
+            fast_rate: 0.2,
+            reference_rate: 0.05,
+            bias_weight: 3.0,
+            w_min: 0.05,
+            w_max: 2.0,
+        }
+    }
+}
+
+impl CalibratedParams {
+    /// Checks every parameter.
+    pub fn validate(&self) -> Result<()> {
+        let rate = |name, v: f64| check_param(name, v, v > 0.0 && v <= 1.0, "must be in (0, 1]");
+        check_param("prior_error", self.prior_error, self.prior_error > 0.0, "must be > 0")?;
+        rate("slow_rate", self.slow_rate)?;
+        rate("fast_rate", self.fast_rate)?;
+        rate("reference_rate", self.reference_rate)?;
+        check_param("bias_weight", self.bias_weight, self.bias_weight >= 1.0, "must be >= 1")?;
+        check_param("w_min", self.w_min, self.w_min > 0.0, "must be > 0")?;
+        check_param("w_max", self.w_max, self.w_max >= self.w_min, "must be >= w_min")
+    }
+}
+
+/// Per-evaluator state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct State {
+    bias: f64,
+    q_slow: f64,
+    q_fast: f64,
+}
+
+/// Calibrated bias-and-variance trust (ours; see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calibrated {
+    params: CalibratedParams,
+    states: Vec<State>,
+    /// Pool reference error R.
+    reference_error: f64,
+    /// Pool median bias B.
+    reference_bias: f64,
+    /// Scratch buffers, kept to avoid allocating per round.
+    sorted: Vec<(f64, f64, usize)>,
+    residuals: Vec<f64>,
+    scratch: Vec<f64>,
+}
+
+/// Floor on an error estimate, so a perfectly consistent evaluator gets w_max rather
+/// than a division by zero.
+const MIN_ERROR: f64 = 1e-9;
+
+impl Calibrated {
+    /// The policy for a pool of `n` evaluators.
+    pub fn new(n: usize, params: CalibratedParams) -> Result<Self> {
+        params.validate()?;
+        let init = State {
+            bias: 0.0,
+            q_slow: params.prior_error,
+            q_fast: params.prior_error,
+        };
+        Ok(Self {
+            params,
+            states: vec![init; n],
+            reference_error: params.prior_error,
+            reference_bias: 0.0,
+            sorted: Vec::new(),
+            residuals: Vec::new(),
+            scratch: Vec::new(),
+        })
+    }
+
+    /// The current error estimate Eₑ of `evaluator` (score points²).
+    pub fn error(&self, evaluator: EvaluatorId) -> Option<f64> {
+        self.states.get(evaluator as usize).map(|s| self.error_of(s))
+    }
+
+    /// The current signed bias of `evaluator` relative to the pool's median bias.
+    pub fn relative_bias(&self, evaluator: EvaluatorId) -> Option<f64> {
+        self.states
+            .get(evaluator as usize)
+            .map(|s| s.bias - self.reference_bias)
+    }
+
+    fn error_of(&self, s: &State) -> f64 {
+        let db = s.bias - self.reference_bias;
+        s.q_slow.max(s.q_fast) + (self.params.bias_weight - 1.0) * db * db
+    }
+
+    fn weight_of(&self, s: &State) -> f64 {
+        (self.reference_error / self.error_of(s).max(MIN_ERROR)).clamp(self.params.w_min, self.params.w_max)
+    }
+}
+
+/// Median of a scratch slice (sorted in place); `None` when empty.
+fn median_in_place(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable_by(f64::total_cmp);
+    let k = v.len();
+    Some(if k % 2 == 1 {
+        v[k / 2]
+    } else {
+        (v[k / 2 - 1] + v[k / 2]) / 2.0
+    })
+}
+
+impl TrustPolicy for Calibrated {
+    fn name(&self) -> &'static str {
+        "calibrated"
+    }
+
+    fn pool_size(&self) -> usize {
+        self.states.len()
+    }
+
+    fn weight(&self, evaluator: EvaluatorId) -> f64 {
+        self.states.get(evaluator as usize).map_or(1.0, |s| self.weight_of(s))
+    }
+
+    fn update(&mut self, reports: &[Report], _consensus: f64, changes: &mut Vec<TrustChange>) {
+        let first_change = changes.len();
+        for r in reports {
+            let w = self.weight(r.evaluator);
+            changes.push(TrustChange {
+                evaluator: r.evaluator,
+                before: w,
+                after: w,
+            });
+        }
+        let known = reports
+            .iter()
+            .filter(|r| (r.evaluator as usize) < self.states.len())
+            .count();
+        // With one known report there is no reference to learn from.
+        if known < 2 {
+            return;
+        }
+
+        // 1. Leave-one-out weighted lower medians, all computed from the pre-round state.
+        let mut sorted = std::mem::take(&mut self.sorted);
+        sorted.clear();
+        sorted.extend(
+            reports
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.score, self.weight(r.evaluator), i)),
+        );
+        sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let total: f64 = sorted.iter().map(|x| x.1).sum();
+        self.residuals.clear();
+        for (i, r) in reports.iter().enumerate() {
+            let own = sorted.iter().find(|x| x.2 == i).map_or(0.0, |x| x.1);
+            let half = (total - own) / 2.0;
+            let mut cum = 0.0;
+            let mut reference = r.score;
+            for &(score, w, j) in sorted.iter() {
+                if j == i {
+                    continue;
+                }
+                cum += w;
+                reference = score;
+                if cum >= half {
+                    break;
+                }
+            }
+            self.residuals.push(r.score - reference);
+        }
+        self.sorted = sorted;
+
+        // 2. Bias and squared-error EWMAs.
+        let p = self.params;
+        let b_ref = self.reference_bias;
+        for (r, &res) in reports.iter().zip(self.residuals.iter()) {
+            if let Some(s) = self.states.get_mut(r.evaluator as usize) {
+                let u = (res - b_ref) * (res - b_ref);
+                s.bias += p.slow_rate * (res - s.bias);
+                s.q_slow += p.slow_rate * (u - s.q_slow);
+                s.q_fast += p.fast_rate * (u - s.q_fast);
+            }
+        }
+
+        // 3. The pool's reference bias and error follow the committee medians.
+        self.scratch.clear();
+        self.scratch.extend(
+            reports
+                .iter()
+                .filter_map(|r| self.states.get(r.evaluator as usize))
+                .map(|s| s.bias),
+        );
+        if let Some(mb) = median_in_place(&mut self.scratch) {
+            self.reference_bias += p.reference_rate * (mb - self.reference_bias);
+        }
+        let mut errors = std::mem::take(&mut self.scratch);
+        errors.clear();
+        errors.extend(
+            reports
+                .iter()
+                .filter_map(|r| self.states.get(r.evaluator as usize))
+                .map(|s| self.error_of(s)),
+        );
+        if let Some(me) = median_in_place(&mut errors) {
+            self.reference_error += p.reference_rate * (me.max(MIN_ERROR) - self.reference_error);
+        }
+        self.scratch = errors;
+
+        for c in &mut changes[first_change..] {
+            c.after = self.weight(c.evaluator);
+        }
+    }
+}
