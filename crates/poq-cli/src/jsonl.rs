@@ -30,15 +30,27 @@ where
     T: for<'de> Deserialize<'de>,
     U: Serialize,
 {
-    let stdin = std::io::stdin().lock();
+    let mut stdin = std::io::stdin().lock();
     let mut out = BufWriter::new(std::io::stdout().lock());
-    for (i, line) in stdin.lines().enumerate() {
-        let line_no = i + 1;
-        let line = line.with_context(|| format!("reading line {line_no} of stdin"))?;
-        let parsed = if line.trim().is_empty() {
-            Err("empty line; expected one JSON object".to_string())
-        } else {
-            serde_json::from_str::<T>(&line).map_err(|e| format!("invalid JSON: {e}"))
+    let mut buf = Vec::new();
+    let mut line_no = 0;
+    loop {
+        buf.clear();
+        if stdin.read_until(b'\n', &mut buf).context("reading stdin")? == 0 {
+            break;
+        }
+        line_no += 1;
+        // Same line endings as `str::lines`: "\n" or "\r\n".
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+        }
+        let parsed = match std::str::from_utf8(&buf) {
+            Err(e) => Err(format!("not valid UTF-8: {e}")),
+            Ok(line) if line.trim().is_empty() => Err("empty line; expected one JSON object".to_string()),
+            Ok(line) => serde_json::from_str::<T>(line).map_err(|e| format!("invalid JSON: {e}")),
         };
         match parsed.and_then(&mut f) {
             Ok(value) => {

@@ -118,6 +118,23 @@ fn a_bad_line_stops_with_exit_2_naming_the_line() {
         assert_eq!(o.status.code(), Some(2), "{args:?} {input:?}: stderr {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr:?} lacks {needle:?}");
     }
+    // Invalid UTF-8 is a bad line too.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_poq"))
+        .args(["metrics"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn poq");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"{\"prediction\": \"\xff\"}\n")
+        .expect("write");
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("line 1: not valid UTF-8"));
     // Lines before the bad one keep their answers.
     let o = poq(
         &["aggregate", "--rule", "mean"],

@@ -11,6 +11,7 @@
 
 use crate::{CoreError, Result, SCORE_MAX, SCORE_MIN};
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 /// Default trimming fraction τ of the trimmed mean (spec §2).
 pub const DEFAULT_TRIM: f64 = 0.2;
@@ -34,7 +35,8 @@ pub enum Rule {
     /// holding weight share ω moves it by up to 10·ω.
     WeightedMean,
     /// The smallest score whose cumulative weight reaches half the total.
-    /// Breakdown point: just under 1/2 of the total weight.
+    /// Breakdown point 1/2 of the total weight: attackers holding strictly less than
+    /// half cannot move it outside the honest range.
     WeightedMedian,
 }
 
@@ -152,14 +154,30 @@ fn within(value: f64, lo: f64, hi: f64) -> f64 {
     value.clamp(lo, hi)
 }
 
-fn sorted(scores: &[f64]) -> Vec<f64> {
-    let mut v = scores.to_vec();
+/// Committees up to this size are sorted on the stack: a round at K = 7 allocates
+/// nothing for its consensus.
+const INLINE: usize = 32;
+
+/// The power of two at or just below `max` (1 for zero or subnormal `max`). Dividing
+/// weights by it is exact in binary floating point, so scaling against overflow never
+/// changes a result that did not overflow.
+pub(crate) fn pow2_floor(max: f64) -> f64 {
+    let biased = (max.to_bits() >> 52) & 0x7ff;
+    if biased == 0 || biased == 0x7ff {
+        1.0
+    } else {
+        f64::from_bits(biased << 52)
+    }
+}
+
+fn sorted(scores: &[f64]) -> SmallVec<[f64; INLINE]> {
+    let mut v = SmallVec::from_slice(scores);
     v.sort_unstable_by(f64::total_cmp);
     v
 }
 
-fn sorted_pairs(scores: &[f64], weights: &[f64]) -> Vec<(f64, f64)> {
-    let mut v: Vec<(f64, f64)> = scores.iter().copied().zip(weights.iter().copied()).collect();
+fn sorted_pairs(scores: &[f64], weights: &[f64]) -> SmallVec<[(f64, f64); INLINE]> {
+    let mut v: SmallVec<[(f64, f64); INLINE]> = scores.iter().copied().zip(weights.iter().copied()).collect();
     v.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
     v
 }
@@ -224,7 +242,11 @@ pub fn weighted_mean(scores: &[f64], weights: &[f64]) -> Result<f64> {
     validate_scores(scores)?;
     validate_weights(scores, weights)?;
     let v = sorted_pairs(scores, weights);
-    let (num, den) = v.iter().fold((0.0, 0.0), |(n, d), &(s, w)| (n + w * s, d + w));
+    // Weights scaled exactly (by a power of two): huge finite weights cannot overflow.
+    let max = pow2_floor(v.iter().map(|p| p.1).fold(0.0, f64::max));
+    let (num, den) = v
+        .iter()
+        .fold((0.0, 0.0), |(n, d), &(s, w)| (n + (w / max) * s, d + w / max));
     Ok(within(num / den, v[0].0, v[v.len() - 1].0))
 }
 
@@ -236,10 +258,15 @@ pub fn weighted_mean(scores: &[f64], weights: &[f64]) -> Result<f64> {
 pub fn weighted_median(scores: &[f64], weights: &[f64]) -> Result<f64> {
     validate_scores(scores)?;
     validate_weights(scores, weights)?;
-    let v = sorted_pairs(scores, weights);
+    let mut v = sorted_pairs(scores, weights);
+    // Weights scaled exactly (by a power of two): huge finite weights cannot overflow.
+    let max = pow2_floor(v.iter().map(|p| p.1).fold(0.0, f64::max));
+    for p in v.iter_mut() {
+        p.1 /= max;
+    }
     let k = v.len();
     // above[i] = weight strictly after position i, summed from the top down.
-    let mut above = vec![0.0; k];
+    let mut above: SmallVec<[f64; INLINE]> = smallvec::smallvec![0.0; k];
     for i in (0..k - 1).rev() {
         above[i] = above[i + 1] + v[i + 1].1;
     }

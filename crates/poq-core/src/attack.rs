@@ -58,13 +58,16 @@ pub enum Attack {
         /// Shift b applied to the agreed value.
         shift: f64,
     },
-    /// Camouflage: honest while its trust is below `threshold` × the pool's reference
-    /// trust, boosting by b once trusted; it rebuilds trust whenever it loses it.
+    /// Camouflage: honest for the first `warmup` rounds, then boosting by b while its
+    /// trust is at least `threshold` × the pool's reference trust, and honest again
+    /// whenever it falls below, to rebuild trust before the next attack.
     OnOff {
         /// Shift b when attacking.
         shift: f64,
-        /// Trust, relative to the pool's reference, at which it switches to attacking.
+        /// Trust, relative to the pool's reference, at or above which it attacks.
         threshold: f64,
+        /// Rounds of honest behaviour before the first attack.
+        warmup: u64,
     },
     /// Lazy: reports a fixed score without running the model.
     Constant {
@@ -117,7 +120,8 @@ impl Attack {
             "collusion" => Attack::Collusion { shift: DEFAULT_SHIFT },
             "on-off" => Attack::OnOff {
                 shift: DEFAULT_SHIFT,
-                threshold: 1.0,
+                threshold: 0.9,
+                warmup: 100,
             },
             "constant" => Attack::Constant {
                 value: DEFAULT_CONSTANT,
@@ -170,7 +174,7 @@ impl Attack {
                 check("p", p, (0.0..=1.0).contains(&p), "must be a probability in [0, 1]")?;
                 check("shift", shift, (0.0..=10.0).contains(&shift), "must be in [0, 10]")
             }
-            Attack::OnOff { shift, threshold } => {
+            Attack::OnOff { shift, threshold, .. } => {
                 check("shift", shift, (0.0..=10.0).contains(&shift), "must be in [0, 10]")?;
                 check("threshold", threshold, threshold >= 0.0, "must be >= 0")
             }
@@ -251,8 +255,12 @@ pub fn apply(attack: &Attack, members: &[Member], history: &History, rng: &mut i
                 }
             }
             Attack::Collusion { .. } | Attack::Sybil { .. } => coordinated.unwrap_or(s),
-            Attack::OnOff { shift, threshold } => {
-                if m.trust >= threshold * history.reference_trust {
+            Attack::OnOff {
+                shift,
+                threshold,
+                warmup,
+            } => {
+                if history.round >= warmup && m.trust >= threshold * history.reference_trust {
                     clip(s + shift)
                 } else {
                     s

@@ -39,9 +39,11 @@ pub fn draw_uniform(rng: &mut impl Rng, n: usize, k: usize) -> Result<Vec<Evalua
 /// Draws `k` evaluators without replacement with probability proportional to
 /// `weights` (one per evaluator in the pool), from `rng`.
 ///
-/// Efraimidis–Spirakis: each evaluator gets the key ln(u)/w for a uniform u in (0, 1],
-/// and the `k` largest keys win; ties fall to the lower id. Weights must be finite and
-/// positive.
+/// Successive draws: each pick takes a uniform point in [0, W) of the remaining weight
+/// W and walks the cumulative sums. Only IEEE-754 additions, multiplications and
+/// comparisons are involved (correctly rounded everywhere), never `ln` or `exp`, whose
+/// last bits differ between math libraries; so weighted committees, like uniform ones,
+/// are the same on every platform. O(k·N), which is fine for pools of thousands.
 pub fn draw_weighted(rng: &mut impl Rng, weights: &[f64], k: usize) -> Result<Vec<EvaluatorId>> {
     check_size(weights.len(), k)?;
     for (index, &value) in weights.iter().enumerate() {
@@ -49,13 +51,31 @@ pub fn draw_weighted(rng: &mut impl Rng, weights: &[f64], k: usize) -> Result<Ve
             return Err(CoreError::InvalidWeight { index, value });
         }
     }
-    let mut keyed: Vec<(f64, EvaluatorId)> = weights
-        .iter()
-        .enumerate()
-        .map(|(i, &w)| ((1.0 - unit_f64(rng)).ln() / w, i as EvaluatorId))
-        .collect();
-    keyed.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let mut chosen: Vec<EvaluatorId> = keyed[..k].iter().map(|&(_, id)| id).collect();
+    // Scale exactly (by a power of two) so the largest weight is below 2: sums of up
+    // to N terms cannot overflow.
+    let max = crate::aggregate::pow2_floor(weights.iter().copied().fold(0.0, f64::max));
+    let mut remaining: Vec<f64> = weights.iter().map(|w| w / max).collect();
+    let mut chosen: Vec<EvaluatorId> = Vec::with_capacity(k);
+    for _ in 0..k {
+        let total: f64 = remaining.iter().sum();
+        let target = unit_f64(rng) * total;
+        let mut cum = 0.0;
+        // Fallback: rounding can leave `target` a hair above the last cumulative sum;
+        // then the last evaluator still in the running is the pick.
+        let mut pick = remaining.iter().rposition(|&w| w > 0.0).unwrap_or(0);
+        for (i, &w) in remaining.iter().enumerate() {
+            if w == 0.0 {
+                continue;
+            }
+            cum += w;
+            if target < cum {
+                pick = i;
+                break;
+            }
+        }
+        remaining[pick] = 0.0;
+        chosen.push(pick as EvaluatorId);
+    }
     chosen.sort_unstable();
     Ok(chosen)
 }

@@ -128,6 +128,12 @@ pub enum CoreError {
         /// Reports required.
         need: usize,
     },
+    /// The round was already finalized: it takes no more reports and pays only once.
+    #[error("round {round} is already finalized")]
+    RoundClosed {
+        /// Round number.
+        round: u64,
+    },
     /// A name (rule, policy, attack) is not known.
     #[error("unknown {kind} {name:?}; expected one of: {expected}")]
     UnknownName {

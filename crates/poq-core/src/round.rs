@@ -3,21 +3,23 @@
 //! rewards.
 //!
 //! ```text
-//!   open(config, id, node, cost, committee) ──► Collecting ──submit()*──► finalize(trust) ──► Outcome
-//!                                                   │ rejects: non-member, duplicate,
-//!                                                   │ NaN / out-of-range score, bad cost
+//!   open(config, id, node, cost, committee) ──► Collecting ──submit()*──► finalize(trust) ──► Finalized
+//!                                                   │ rejects: non-member, duplicate,          │ rejects every
+//!                                                   │ NaN / out-of-range score, bad cost       │ later call
 //! ```
 //!
 //! Every rejection is a typed [`CoreError`] and leaves the round unchanged. `finalize`
-//! borrows the round, validates everything before touching the trust policy, and fails
-//! without side effects when the quorum is not reached, so a caller can wait for more
-//! reports and try again. The simulator and the node drive this same code.
+//! validates everything before touching the trust policy and fails without side effects
+//! when the quorum is not reached, so a caller can wait for more reports and try again;
+//! once it succeeds the round is closed, so trust is updated and rewards paid exactly
+//! once. The simulator and the node drive this same code.
 
 use crate::aggregate::{self, Rule};
 use crate::reward::{CostScale, RewardParams};
 use crate::trust::{Report, TrustChange, TrustPolicy};
 use crate::{CoreError, EvaluatorId, Result, SCORE_MAX, SCORE_MIN};
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 /// Everything a round needs to know besides its reports.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -68,6 +70,7 @@ pub struct Round {
     /// (score, normalized cost) per committee position.
     reports: Vec<Option<(f64, f64)>>,
     received: usize,
+    finalized: bool,
 }
 
 /// What one committee member's report led to.
@@ -147,6 +150,7 @@ impl Round {
             committee,
             reports: vec![None; k],
             received: 0,
+            finalized: false,
         })
     }
 
@@ -178,6 +182,9 @@ impl Round {
     /// scores that are not finite or outside [0, 10], and invalid costs; a rejected
     /// report changes nothing.
     pub fn submit(&mut self, evaluator: EvaluatorId, score: f64, cost: f64) -> Result<()> {
+        if self.finalized {
+            return Err(CoreError::RoundClosed { round: self.id });
+        }
         let Ok(pos) = self.committee.binary_search(&evaluator) else {
             return Err(CoreError::NotInCommittee {
                 evaluator,
@@ -203,9 +210,24 @@ impl Round {
         Ok(())
     }
 
-    /// Computes the outcome and updates `trust`. Fails, changing nothing, when fewer
-    /// than [`Round::quorum`] reports arrived.
-    pub fn finalize<T: TrustPolicy + ?Sized>(&self, trust: &mut T) -> Result<Outcome> {
+    /// Whether the round has been finalized.
+    pub fn is_finalized(&self) -> bool {
+        self.finalized
+    }
+
+    /// Computes the outcome, updates `trust` and closes the round. Fails, changing
+    /// nothing, when fewer than [`Round::quorum`] reports arrived, when the round is
+    /// already closed, or when `trust` does not track every committee member.
+    pub fn finalize<T: TrustPolicy + ?Sized>(&mut self, trust: &mut T) -> Result<Outcome> {
+        if self.finalized {
+            return Err(CoreError::RoundClosed { round: self.id });
+        }
+        if let Some(&evaluator) = self.committee.iter().find(|&&e| e as usize >= trust.pool_size()) {
+            return Err(CoreError::UnknownEvaluator {
+                evaluator,
+                pool: trust.pool_size(),
+            });
+        }
         let need = self.quorum();
         if self.received < need {
             return Err(CoreError::QuorumNotReached {
@@ -215,8 +237,9 @@ impl Round {
             });
         }
         let k = self.committee.len();
-        let mut reports = Vec::with_capacity(self.received);
-        let mut costs = Vec::with_capacity(self.received);
+        // Per-report buffers live on the stack for committees up to 32.
+        let mut reports: SmallVec<[Report; 32]> = SmallVec::new();
+        let mut costs: SmallVec<[f64; 32]> = SmallVec::new();
         let mut missing = Vec::new();
         for (&evaluator, slot) in self.committee.iter().zip(&self.reports) {
             match *slot {
@@ -227,8 +250,8 @@ impl Round {
                 None => missing.push(evaluator),
             }
         }
-        let scores: Vec<f64> = reports.iter().map(|r| r.score).collect();
-        let weights: Vec<f64> = reports.iter().map(|r| trust.weight(r.evaluator)).collect();
+        let scores: SmallVec<[f64; 32]> = reports.iter().map(|r| r.score).collect();
+        let weights: SmallVec<[f64; 32]> = reports.iter().map(|r| trust.weight(r.evaluator)).collect();
 
         // c = Agg({s}, w): the only step that can still fail (a policy returning an
         // invalid weight), and it runs before any state changes.
@@ -264,6 +287,7 @@ impl Round {
             })
             .collect();
 
+        self.finalized = true;
         Ok(Outcome {
             round: self.id,
             inference_node: self.inference_node,

@@ -28,6 +28,14 @@ fn hand_computed_cases() {
 }
 
 #[test]
+fn huge_finite_weights_do_not_overflow() {
+    assert_eq!(weighted_mean(&[5.0, 5.0], &[1e308, 1e308]).unwrap(), 5.0);
+    // (1e308 · 2 + 1e308 · 8) / 2e308 = 5, computed on scaled weights.
+    assert_eq!(weighted_mean(&[2.0, 8.0], &[1e308, 1e308]).unwrap(), 5.0);
+    assert_eq!(weighted_median(&[2.0, 8.0, 9.0], &[1e308, 1e308, 1e308]).unwrap(), 8.0);
+}
+
+#[test]
 fn trim_count_absorbs_binary_rounding() {
     assert_eq!(trim_count(0.29, 100), 29);
     assert_eq!(trim_count(0.2, 5), 1);

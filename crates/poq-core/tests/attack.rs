@@ -60,19 +60,21 @@ fn copycat_without_history_uses_its_fallback() {
 }
 
 #[test]
-fn on_off_attacks_only_when_trusted() {
+fn on_off_attacks_only_when_trusted_and_after_warmup() {
     let mut m = members(&[5.0, 5.0], &[true, true]);
     m[0].trust = 1.2;
     m[1].trust = 0.4;
-    let out = run(
-        Attack::OnOff {
-            shift: 3.0,
-            threshold: 1.0,
-        },
-        &m,
-        0,
-    );
-    assert_eq!(out, vec![8.0, 5.0]);
+    let attack = Attack::OnOff {
+        shift: 3.0,
+        threshold: 0.9,
+        warmup: 3,
+    };
+    // HISTORY is round 3 = warmup: the trusted one attacks, the distrusted one rebuilds.
+    assert_eq!(run(attack, &m, 0), vec![8.0, 5.0]);
+    let early = History { round: 2, ..HISTORY };
+    let mut out = Vec::new();
+    apply(&attack, &m, &early, &mut Xoshiro256PlusPlus::from_u64(0), &mut out);
+    assert_eq!(out, vec![5.0, 5.0], "honest during warm-up");
 }
 
 #[test]
@@ -136,15 +138,36 @@ fn intermittent_attacks_with_probability_p() {
 }
 
 #[test]
-fn same_seed_same_reports() {
-    let m = members(&[1.0, 2.0, 3.0, 4.0, 5.0], &[true, false, true, true, false]);
+fn names_and_parameters() {
     for name in Attack::NAMES {
         let a = Attack::from_name(name).unwrap();
         assert_eq!(a.name(), name);
-        assert!(a.validate().is_ok());
-        assert_eq!(run(a, &m, 12), run(a, &m, 12), "{name}");
+        assert!(a.validate().is_ok(), "{name} defaults must be valid");
     }
     assert!(Attack::from_name("ddos").is_err());
     assert!(Attack::Intermittent { p: 1.5, shift: 3.0 }.validate().is_err());
     assert!(Attack::Noise { sigma: f64::NAN }.validate().is_err());
+    assert!(Attack::Constant { value: 11.0 }.validate().is_err());
+}
+
+/// Honest members are never touched, and every report stays a valid score, for every
+/// attack, at every seed tried.
+#[test]
+fn honest_members_pass_through_and_reports_stay_in_range() {
+    let honest = [0.0, 2.5, 5.0, 7.5, 10.0, 9.9, 0.1];
+    let malicious = [true, false, true, false, true, true, false];
+    let m = members(&honest, &malicious);
+    for name in Attack::NAMES {
+        let a = Attack::from_name(name).unwrap();
+        for seed in 0..50 {
+            let out = run(a, &m, seed);
+            assert_eq!(out.len(), honest.len());
+            for (i, (&o, &h)) in out.iter().zip(&honest).enumerate() {
+                assert!((0.0..=10.0).contains(&o), "{name} seed {seed}: report {o}");
+                if !malicious[i] {
+                    assert_eq!(o, h, "{name} seed {seed} altered honest member {i}");
+                }
+            }
+        }
+    }
 }

@@ -44,6 +44,18 @@ fn committee_for_a_fixed_seed_is_pinned() {
     assert_eq!(sample_uniform(&seed, 20, 7).unwrap(), vec![1, 6, 9, 12, 14, 16, 17]);
 }
 
+/// Weighted committees are pinned too (weights 1..5 cycling over 12 evaluators, 5 of
+/// them); expected value from an independent Python port of the successive-draw method.
+#[test]
+fn weighted_committee_for_a_fixed_seed_is_pinned() {
+    let seed: [u8; 32] = std::array::from_fn(|i| i as u8);
+    let weights: Vec<f64> = (0..12).map(|i| (i % 5 + 1) as f64).collect();
+    assert_eq!(sample_weighted(&seed, &weights, 5).unwrap(), vec![1, 8, 9, 10, 11]);
+    // Huge finite weights are scaled, not overflowed.
+    let huge = vec![1e308; 6];
+    assert_eq!(sample_weighted(&seed, &huge, 6).unwrap(), vec![0, 1, 2, 3, 4, 5]);
+}
+
 #[test]
 fn zero_seed_is_usable() {
     let mut rng = Xoshiro256PlusPlus::from_seed_bytes([0; 32]);

@@ -128,6 +128,58 @@ fn bad_reports_are_rejected_and_change_nothing() {
 }
 
 #[test]
+fn a_round_pays_once() {
+    let mut trust = Published::new(3, PublishedParams::default()).unwrap();
+    let mut round = Round::open(config(Rule::Mean), 4, 0, 0.0, vec![0, 1], 3).unwrap();
+    round.submit(0, 5.0, 0.0).unwrap();
+    round.submit(1, 5.0, 0.0).unwrap();
+    round.finalize(&mut trust).unwrap();
+    let after = trust.weights();
+    assert!(round.is_finalized());
+    assert_eq!(round.finalize(&mut trust), Err(CoreError::RoundClosed { round: 4 }));
+    assert_eq!(round.submit(0, 1.0, 0.0), Err(CoreError::RoundClosed { round: 4 }));
+    assert_eq!(trust.weights(), after, "a second finalize must not update trust again");
+}
+
+#[test]
+fn trust_must_track_the_committee() {
+    let mut small = Published::new(2, PublishedParams::default()).unwrap();
+    let mut round = Round::open(config(Rule::Mean), 5, 0, 0.0, vec![0, 3], 4).unwrap();
+    round.submit(0, 5.0, 0.0).unwrap();
+    round.submit(3, 5.0, 0.0).unwrap();
+    assert_eq!(
+        round.finalize(&mut small),
+        Err(CoreError::UnknownEvaluator { evaluator: 3, pool: 2 })
+    );
+    assert!(!round.is_finalized());
+}
+
+/// Our policy driven through the state machine: a booster's weight falls, and the
+/// weighted median then ignores it.
+#[test]
+fn calibrated_trust_through_rounds() {
+    use poq_core::trust::{Calibrated, CalibratedParams};
+    let mut trust = Calibrated::new(4, CalibratedParams::default()).unwrap();
+    for t in 0..300u64 {
+        let truth = 2.0 + (t % 6) as f64;
+        let mut round = Round::open(config(Rule::WeightedMedian), t, 0, 0.0, vec![0, 1, 2, 3], 4).unwrap();
+        round.submit(0, truth + 3.0, 0.0).unwrap();
+        for (e, jitter) in [(1, -0.2), (2, 0.0), (3, 0.2)] {
+            round.submit(e, truth + jitter, 0.0).unwrap();
+        }
+        let o = round.finalize(&mut trust).unwrap();
+        if t > 50 {
+            assert_eq!(o.consensus, truth, "round {t}: the booster must not set the consensus");
+        }
+    }
+    assert!(
+        trust.weight(0) < 0.1 && trust.weight(2) > 0.5,
+        "weights {:?}",
+        trust.weights()
+    );
+}
+
+#[test]
 fn bad_committees_are_rejected() {
     let c = config(Rule::Median);
     assert_eq!(
@@ -164,6 +216,7 @@ fn partial_quorum_finalizes_with_missing_members() {
         ..config(Rule::Median)
     };
     let mut round = Round::open(c, 2, 1, 0.0, vec![0, 1, 2], 3).unwrap();
+    assert_eq!(round.quorum(), 2);
     round.submit(0, 4.0, 0.0).unwrap();
     round.submit(2, 6.0, 0.0).unwrap();
     let mut trust = poq_core::trust::NoTrust::new(3);

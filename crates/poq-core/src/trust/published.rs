@@ -92,6 +92,12 @@ impl TrustPolicy for Published {
         let p = self.params;
         for r in reports {
             let Some(w) = self.w.get_mut(r.evaluator as usize) else {
+                // Untracked ids keep the neutral weight, and still get their entry.
+                changes.push(TrustChange {
+                    evaluator: r.evaluator,
+                    before: 1.0,
+                    after: 1.0,
+                });
                 continue;
             };
             let before = *w;
