@@ -243,10 +243,11 @@ pub fn weighted_mean(scores: &[f64], weights: &[f64]) -> Result<f64> {
     validate_weights(scores, weights)?;
     let v = sorted_pairs(scores, weights);
     // Weights scaled exactly (by a power of two): huge finite weights cannot overflow.
-    let max = pow2_floor(v.iter().map(|p| p.1).fold(0.0, f64::max));
+    // The reciprocal of a power of two is exact, so multiplying by it equals dividing.
+    let inv = 1.0 / pow2_floor(v.iter().map(|p| p.1).fold(0.0, f64::max));
     let (num, den) = v
         .iter()
-        .fold((0.0, 0.0), |(n, d), &(s, w)| (n + (w / max) * s, d + w / max));
+        .fold((0.0, 0.0), |(n, d), &(s, w)| (n + (w * inv) * s, d + w * inv));
     Ok(within(num / den, v[0].0, v[v.len() - 1].0))
 }
 
@@ -260,9 +261,9 @@ pub fn weighted_median(scores: &[f64], weights: &[f64]) -> Result<f64> {
     validate_weights(scores, weights)?;
     let mut v = sorted_pairs(scores, weights);
     // Weights scaled exactly (by a power of two): huge finite weights cannot overflow.
-    let max = pow2_floor(v.iter().map(|p| p.1).fold(0.0, f64::max));
+    let inv = 1.0 / pow2_floor(v.iter().map(|p| p.1).fold(0.0, f64::max));
     for p in v.iter_mut() {
-        p.1 /= max;
+        p.1 *= inv;
     }
     let k = v.len();
     // above[i] = weight strictly after position i, summed from the top down.

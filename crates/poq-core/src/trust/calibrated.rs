@@ -199,18 +199,20 @@ impl TrustPolicy for Calibrated {
         // 1. Leave-one-out weighted lower medians, all computed from the pre-round state.
         let mut sorted = std::mem::take(&mut self.sorted);
         sorted.clear();
+        // The pre-round weights were just recorded as each change's `before`.
+        let before = &changes[first_change..];
         sorted.extend(
             reports
                 .iter()
+                .zip(before)
                 .enumerate()
-                .map(|(i, r)| (r.score, self.weight(r.evaluator), i)),
+                .map(|(i, (r, c))| (r.score, c.before, i)),
         );
         sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
         let total: f64 = sorted.iter().map(|x| x.1).sum();
         self.residuals.clear();
-        for (i, r) in reports.iter().enumerate() {
-            let own = sorted.iter().find(|x| x.2 == i).map_or(0.0, |x| x.1);
-            let half = (total - own) / 2.0;
+        for (i, (r, c)) in reports.iter().zip(before).enumerate() {
+            let half = (total - c.before) / 2.0;
             let mut cum = 0.0;
             let mut reference = r.score;
             for &(score, w, j) in sorted.iter() {
