@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-fn poq(args: &[&str], stdin: &str) -> Output {
+fn poq(args: &[&str], stdin: impl AsRef<[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_poq"))
         .args(args)
         .stdin(Stdio::piped())
@@ -15,7 +15,7 @@ fn poq(args: &[&str], stdin: &str) -> Output {
         .stdin
         .take()
         .expect("stdin")
-        .write_all(stdin.as_bytes())
+        .write_all(stdin.as_ref())
         .expect("write stdin");
     child.wait_with_output().expect("wait for poq")
 }
@@ -119,20 +119,7 @@ fn a_bad_line_stops_with_exit_2_naming_the_line() {
         assert!(stderr.contains(needle), "{args:?}: {stderr:?} lacks {needle:?}");
     }
     // Invalid UTF-8 is a bad line too.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_poq"))
-        .args(["metrics"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn poq");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"{\"prediction\": \"\xff\"}\n")
-        .expect("write");
-    let o = child.wait_with_output().expect("wait");
+    let o = poq(&["metrics"], b"{\"prediction\": \"\xff\"}\n");
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("line 1: not valid UTF-8"));
     // Lines before the bad one keep their answers.
