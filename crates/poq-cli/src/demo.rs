@@ -96,7 +96,7 @@ struct Evaluator {
     latency_ms: f64,
 }
 
-fn build_world(args: &DemoArgs) -> (Vec<Evaluator>, Vec<WorldRound>) {
+fn build_world(args: &DemoArgs) -> Result<(Vec<Evaluator>, Vec<WorldRound>)> {
     let mut rng = Xoshiro256PlusPlus::from_u64(args.seed);
     let n = args.evaluators;
     let malicious_count = (args.malicious * n as f64).round() as usize;
@@ -125,7 +125,7 @@ fn build_world(args: &DemoArgs) -> (Vec<Evaluator>, Vec<WorldRound>) {
             let truth = (m.quality + 1.2 * standard_normal(&mut rng)).clamp(0.0, 10.0);
             let latency_ms = m.latency_ms * (0.2 * standard_normal(&mut rng)).exp();
             // Committees come from their own per-round seed, as a node would derive it.
-            let committee = sample_uniform(&derive_seed(&master, t), n, args.committee).unwrap_or_default();
+            let committee = sample_uniform(&derive_seed(&master, t), n, args.committee)?;
             let honest = committee
                 .iter()
                 .map(|&e| {
@@ -133,16 +133,16 @@ fn build_world(args: &DemoArgs) -> (Vec<Evaluator>, Vec<WorldRound>) {
                     (truth + ev.bias + ev.noise * standard_normal(&mut rng)).clamp(0.0, 10.0)
                 })
                 .collect();
-            WorldRound {
+            Ok(WorldRound {
                 node,
                 truth,
                 latency_ms,
                 committee,
                 honest,
-            }
+            })
         })
-        .collect();
-    (evaluators, rounds)
+        .collect::<Result<Vec<_>>>()?;
+    Ok((evaluators, rounds))
 }
 
 /// One defense's results.
@@ -259,7 +259,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         bail!("--rounds must be at least 1");
     }
     let attack = Attack::from_name(&args.attack).with_context(|| format!("--attack {}", args.attack))?;
-    let (evaluators, world) = build_world(args);
+    let (evaluators, world) = build_world(args)?;
     let defenses = [
         run_defense(
             "published",
