@@ -17,6 +17,7 @@ use poq_core::round::{Round, RoundConfig};
 use poq_core::stats;
 use poq_core::trust::{TrustPolicy, policy_from_name};
 use serde::Serialize;
+use std::fmt::Write as _;
 
 /// Arguments of `poq demo`.
 #[derive(clap::Args, Debug)]
@@ -293,11 +294,13 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             "models": MODELS.iter().map(|m| serde_json::json!({"name": m.name, "quality": m.quality, "latency_ms": m.latency_ms})).collect::<Vec<_>>(),
             "defenses": defenses,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(());
+        let text = serde_json::to_string_pretty(&out)? + "\n";
+        return write_stdout(&text);
     }
+    let mut out = String::new();
     let malicious_count = evaluators.iter().filter(|e| e.malicious).count();
-    println!(
+    writeln!(
+        out,
         "poq demo: {} rounds, {} evaluators ({} malicious, attack {}), K = {}, seed {}\n",
         args.rounds,
         args.evaluators,
@@ -305,14 +308,19 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         attack.name(),
         args.committee,
         args.seed
-    );
-    println!("Consensus against ground truth, and detection of malicious evaluators by trust:");
-    println!(
+    )?;
+    writeln!(
+        out,
+        "Consensus against ground truth, and detection of malicious evaluators by trust:"
+    )?;
+    writeln!(
+        out,
         "{:<10} {:<16} {:<11} {:>8} {:>7} {:>14}",
         "defense", "rule", "trust", "pearson", "mae", "detection_auc"
-    );
+    )?;
     for d in &defenses {
-        println!(
+        writeln!(
+            out,
             "{:<10} {:<16} {:<11} {:>8} {:>7} {:>14}",
             d.defense,
             d.rule,
@@ -320,38 +328,53 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             fmt_opt(d.pearson),
             fmt_opt(d.mae),
             fmt_opt(d.detection_auc)
-        );
+        )?;
     }
-    println!("\nEvaluators: final trust weight and total reward per defense:");
-    print!("{:>4} {:<9} {:>6}", "id", "role", "noise");
+    writeln!(out, "\nEvaluators: final trust weight and total reward per defense:")?;
+    write!(out, "{:>4} {:<9} {:>6}", "id", "role", "noise")?;
     for d in &defenses {
-        print!(" {:>10} {:>10}", format!("w:{}", d.defense), format!("R:{}", d.defense));
+        write!(
+            out,
+            " {:>10} {:>10}",
+            format!("w:{}", d.defense),
+            format!("R:{}", d.defense)
+        )?;
     }
-    println!();
+    writeln!(out)?;
     for (i, e) in evaluators.iter().enumerate() {
-        print!(
+        write!(
+            out,
             "{:>4} {:<9} {:>6.2}",
             i,
             if e.malicious { "MALICIOUS" } else { "honest" },
             e.noise
-        );
+        )?;
         for d in &defenses {
-            print!(" {:>10.3} {:>10.2}", d.trust_weights[i], d.evaluator_rewards[i]);
+            write!(out, " {:>10.3} {:>10.2}", d.trust_weights[i], d.evaluator_rewards[i])?;
         }
-        println!();
+        writeln!(out)?;
     }
-    println!("\nInference nodes: mean reward per round (quality minus cost):");
-    print!("{:<12} {:>7} {:>8}", "node", "quality", "latency");
+    writeln!(out, "\nInference nodes: mean reward per round (quality minus cost):")?;
+    write!(out, "{:<12} {:>7} {:>8}", "node", "quality", "latency")?;
     for d in &defenses {
-        print!(" {:>10}", d.defense);
+        write!(out, " {:>10}", d.defense)?;
     }
-    println!();
+    writeln!(out)?;
     for (i, m) in MODELS.iter().enumerate() {
-        print!("{:<12} {:>7.1} {:>6}ms", m.name, m.quality, m.latency_ms);
+        write!(out, "{:<12} {:>7.1} {:>6}ms", m.name, m.quality, m.latency_ms)?;
         for d in &defenses {
-            print!(" {:>10}", fmt_opt(d.inference_reward_per_round[i]));
+            write!(out, " {:>10}", fmt_opt(d.inference_reward_per_round[i]))?;
         }
-        println!();
+        writeln!(out)?;
     }
-    Ok(())
+    write_stdout(&out)
+}
+
+/// Writes the report in one piece; a closed pipe (`poq demo | head`) is not an error.
+fn write_stdout(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing stdout"),
+    }
 }
