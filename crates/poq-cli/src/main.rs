@@ -10,6 +10,7 @@
 
 mod demo;
 mod jsonl;
+mod sim;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -40,6 +41,20 @@ enum Command {
     /// End-to-end demo: rounds of sampled committees, some evaluators malicious, under
     /// the published trust rule and ours; prints consensus quality, trust and rewards.
     Demo(demo::DemoArgs),
+    /// Run one simulation configuration and print a summary table.
+    ///
+    /// One cell (attack, malicious fraction, committee size, rule, trust policy) of the
+    /// scenario's world, every defense of the grid by default, the scenario's rounds and
+    /// seeds. Prints the seed and scenario with the results.
+    Sim(sim::SimArgs),
+    /// Reproduce the published experiments: CSV, PNG, report.md and results.json.
+    ///
+    /// Experiments: rewards (per inference and evaluator node, honest world), trust
+    /// (weights over rounds under each attack, published rule vs ours), committee-size
+    /// (reward mean and variance against K), detection (heatmaps of detection AUC and of
+    /// consensus–truth correlation, malicious ratio × defense, per attack), alignment
+    /// (the full table over rule × trust × attack × ρ × K), or all.
+    Experiment(sim::ExperimentArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +70,8 @@ fn main() -> ExitCode {
         Command::Metrics => jsonl::run_metrics(),
         Command::Aggregate(args) => jsonl::run_aggregate(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Sim(args) => sim::run_sim(&args),
+        Command::Experiment(args) => sim::run_experiment(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,255 @@
+//! `poq sim` and `poq experiment`: the simulator's command line.
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use poq_sim::cell::CellSpec;
+use poq_sim::replay::ReplayWorld;
+use poq_sim::scenario::Scenario;
+use poq_sim::sweep::run_cells;
+use poq_sim::world::{SyntheticWorld, World};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Where the world comes from.
+#[derive(clap::Args, Debug)]
+pub struct WorldArgs {
+    /// Scenario file (TOML); defaults to the built-in default scenario, the same as
+    /// scenarios/default.toml.
+    #[arg(long)]
+    scenario: Option<PathBuf>,
+    /// Replay logged records (JSON Lines, the `poq collect` format) instead of the
+    /// synthetic world; the scenario still supplies the protocol parameters and grid.
+    #[arg(long)]
+    logs: Option<PathBuf>,
+    /// Rounds per cell (overrides the scenario).
+    #[arg(long)]
+    rounds: Option<usize>,
+    /// Repetitions per cell (overrides the scenario).
+    #[arg(long)]
+    seeds: Option<usize>,
+    /// Master seed (overrides the scenario).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+impl WorldArgs {
+    fn load(&self) -> Result<(Scenario, Box<dyn World>, String)> {
+        let mut scenario = match &self.scenario {
+            Some(p) => Scenario::load(p).with_context(|| format!("--scenario {}", p.display()))?,
+            None => Scenario::default(),
+        };
+        if let Some(r) = self.rounds {
+            scenario.rounds = r;
+        }
+        if let Some(s) = self.seeds {
+            scenario.seeds = s;
+        }
+        if let Some(s) = self.seed {
+            scenario.seed = s;
+        }
+        let label = match (&self.scenario, &self.logs) {
+            (_, Some(l)) => format!("{} (replaying {})", scenario.name, l.display()),
+            (Some(p), None) => format!("{} ({})", scenario.name, p.display()),
+            (None, None) => format!("{} (built in)", scenario.name),
+        };
+        let world: Box<dyn World> = match &self.logs {
+            Some(l) => {
+                let w = ReplayWorld::load(l).with_context(|| format!("--logs {}", l.display()))?;
+                // The grid's committee sizes must fit the logs' evaluators.
+                scenario.evaluators.count = w.evaluators();
+                scenario.grid.ks.retain(|&k| k <= w.max_k());
+                if scenario.grid.ks.is_empty() {
+                    scenario.grid.ks.push(w.max_k());
+                }
+                Box::new(w)
+            }
+            None => Box::new(SyntheticWorld::new(&scenario, scenario.seed)),
+        };
+        scenario.validate().context("scenario after command-line overrides")?;
+        Ok((scenario, world, label))
+    }
+}
+
+/// Arguments of `poq sim`.
+#[derive(clap::Args, Debug)]
+pub struct SimArgs {
+    #[command(flatten)]
+    world: WorldArgs,
+    /// Attack of the malicious evaluators.
+    #[arg(long, default_value = "boosting")]
+    attack: String,
+    /// Malicious fraction ρ of the evaluator pool.
+    #[arg(long, default_value_t = 0.3)]
+    rho: f64,
+    /// Committee size K.
+    #[arg(short = 'k', long, default_value_t = 7)]
+    committee: usize,
+    /// Only this rule (default: every rule of the scenario's grid).
+    #[arg(long)]
+    rule: Option<String>,
+    /// Only this trust policy (default: every policy of the scenario's grid).
+    #[arg(long)]
+    trust: Option<String>,
+    /// Print JSON Lines (one object per defense) instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn progress_bar(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} cells, {elapsed} elapsed, eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_prefix(what.to_string());
+    pb
+}
+
+/// `poq sim`.
+pub fn run_sim(args: &SimArgs) -> Result<()> {
+    let (scenario, world, label) = args.world.load()?;
+    if !(0.0..=1.0).contains(&args.rho) {
+        bail!("--rho {} is not a fraction in [0, 1]", args.rho);
+    }
+    let rules: Vec<String> = args.rule.iter().cloned().collect();
+    let rules = if rules.is_empty() {
+        scenario.grid.rules.clone()
+    } else {
+        rules
+    };
+    let trusts: Vec<String> = args.trust.iter().cloned().collect();
+    let trusts = if trusts.is_empty() {
+        scenario.grid.trusts.clone()
+    } else {
+        trusts
+    };
+    let cells: Vec<CellSpec> = rules
+        .iter()
+        .flat_map(|rule| {
+            trusts.iter().map(move |trust| CellSpec {
+                attack: args.attack.clone(),
+                rho: args.rho,
+                k: args.committee,
+                rule: rule.clone(),
+                trust: trust.clone(),
+            })
+        })
+        .collect();
+    let pb = progress_bar(cells.len() as u64, "sim");
+    let start = Instant::now();
+    let results = run_cells(&scenario, world.as_ref(), &cells, &|| pb.inc(1))?;
+    pb.finish_and_clear();
+    let elapsed = start.elapsed();
+    if args.json {
+        for r in &results {
+            println!("{}", serde_json::to_string(r)?);
+        }
+        return Ok(());
+    }
+    println!(
+        "poq sim: scenario {label}, seed {}, {} rounds x {} seeds per cell, attack {}, rho {}, K = {}, {} evaluators",
+        scenario.seed,
+        scenario.rounds,
+        scenario.seeds,
+        args.attack,
+        args.rho,
+        args.committee,
+        world.evaluators()
+    );
+    println!(
+        "{:<16} {:<11} {:>8} {:>8} {:>7} {:>10} {:>9}",
+        "rule", "trust", "pearson", "spearman", "mae", "inflation", "det_auc"
+    );
+    for r in &results {
+        println!(
+            "{:<16} {:<11} {:>8.3} {:>8.3} {:>7.3} {:>+10.3} {:>9}",
+            r.rule,
+            r.trust,
+            r.pearson,
+            r.spearman,
+            r.mae,
+            r.payout_inflation,
+            r.detection_auc.map_or_else(|| "n/a".to_string(), |a| format!("{a:.3}"))
+        );
+    }
+    eprintln!(
+        "{} cells x {} rounds in {:.2} s",
+        cells.len(),
+        scenario.rounds * scenario.seeds,
+        elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Arguments of `poq experiment`.
+#[derive(clap::Args, Debug)]
+pub struct ExperimentArgs {
+    /// rewards, trust, committee-size, detection, alignment, or all.
+    name: String,
+    /// Output directory (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    world: WorldArgs,
+}
+
+/// A progress bar per experiment stage.
+struct Bar {
+    bar: std::sync::Mutex<Option<ProgressBar>>,
+}
+
+impl poq_sim::experiment::Progress for Bar {
+    fn stage(&self, name: &str, total: u64) {
+        if let Ok(mut slot) = self.bar.lock() {
+            if let Some(old) = slot.take() {
+                old.finish();
+            }
+            *slot = Some(progress_bar(total, name));
+        }
+    }
+
+    fn tick(&self) {
+        if let Ok(slot) = self.bar.lock() {
+            if let Some(b) = slot.as_ref() {
+                b.inc(1);
+            }
+        }
+    }
+}
+
+/// `poq experiment`.
+pub fn run_experiment(args: &ExperimentArgs) -> Result<()> {
+    let (scenario, world, label) = args.world.load()?;
+    eprintln!(
+        "poq experiment {}: scenario {label}, seed {}, {} rounds x {} seeds per cell, output {}",
+        args.name,
+        scenario.seed,
+        scenario.rounds,
+        scenario.seeds,
+        args.out.display()
+    );
+    let progress = Bar {
+        bar: std::sync::Mutex::new(None),
+    };
+    let start = Instant::now();
+    let ctx = poq_sim::experiment::Context {
+        scenario: &scenario,
+        world: world.as_ref(),
+        label,
+        out: args.out.clone(),
+        progress: &progress,
+    };
+    poq_sim::experiment::run(&args.name, &ctx).with_context(|| format!("experiment {}", args.name))?;
+    if let Ok(mut slot) = progress.bar.lock() {
+        if let Some(b) = slot.take() {
+            b.finish();
+        }
+    }
+    eprintln!(
+        "wrote {} (report.md, results.json, CSV and PNG) in {:.1} s",
+        args.out.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! # poq-sim: the Proof-of-Quality simulator
+//!
+//! Reproduces the published Proof-of-Quality experiments and extends them, driving every
+//! round through `poq_core::round::Round`, the same state machine a node runs.
+//!
+//! - [`scenario`]: every parameter in a TOML file with documented defaults;
+//! - [`world`]: where rounds come from: a synthetic world ([`world::SyntheticWorld`]) or
+//!   logged real records ([`replay::ReplayWorld`]);
+//! - [`cell`]: one Monte Carlo cell (attack × ρ × K × rule × trust), paired across
+//!   defenses;
+//! - [`sweep`]: the grid of cells, in parallel, deterministic for any thread count;
+//! - [`experiment`]: one experiment per published figure and table, writing CSV, PNG,
+//!   `report.md` and `results.json`;
+//! - [`plot`]: the figures.
+//!
+//! Determinism: every random stream is derived from the scenario's seed and a label
+//! naming what it drives (`world/<rep>/<K>`, `attack/...`), never from thread identity
+//! or run order, and results are collected in grid order.
+
+// Library code never unwraps; tests may.
+#![deny(clippy::unwrap_used)]
+
+pub mod cell;
+pub mod error;
+pub mod experiment;
+pub mod plot;
+pub mod replay;
+pub mod scenario;
+pub mod sweep;
+pub mod world;
+
+pub use error::{Result, SimError};

@@ -1,0 +1,421 @@
+//! Scenario files: every parameter of a simulation, in TOML, with documented defaults.
+//!
+//! A scenario describes the world (inference models, evaluators, tasks), the protocol
+//! (rewards, cost scales, trust parameters, attack parameters) and the sweep grid.
+//! Every field has a default (the values of `scenarios/default.toml`), so a scenario file
+//! only states what it changes. Unknown keys are errors: a typo must not silently fall
+//! back to a default.
+
+use crate::{Result, SimError};
+use poq_core::attack::{Attack, DEFAULT_CONSTANT, DEFAULT_INTERMITTENT_P, DEFAULT_NOISE_SIGMA, DEFAULT_SHIFT};
+use poq_core::reward::RewardParams;
+use poq_core::trust::{CalibratedParams, PublishedParams};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A normal distribution, truncated where it is used (scores to [0, 10], latencies to
+/// at least 1 ms).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Normal {
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation (>= 0).
+    pub sd: f64,
+}
+
+/// An inference node: its quality per task and its latency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    /// Name used in outputs.
+    pub name: String,
+    /// Ground-truth quality (0–10) of its answers to QA prompts.
+    pub qa: Normal,
+    /// Ground-truth quality (0–10) of its summaries.
+    pub summarization: Normal,
+    /// Latency of one answer, in milliseconds.
+    pub latency_ms: Normal,
+}
+
+/// Honest evaluators: how their scores relate to the ground truth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Evaluators {
+    /// Number of evaluators in the pool (N).
+    pub count: usize,
+    /// Each evaluator's noise standard deviation is drawn uniformly from this range.
+    pub noise: [f64; 2],
+    /// Each evaluator's additive bias is drawn uniformly from this range.
+    pub bias: [f64; 2],
+    /// Slope of an evaluator's score against the ground truth on QA (1 = aligned).
+    pub qa_alignment: f64,
+    /// Slope on summarization.
+    pub summarization_alignment: f64,
+    /// How many evaluators have their correlation inverted on one task.
+    pub inverted: usize,
+    /// The task on which they invert: "qa" or "summarization".
+    pub inverted_task: String,
+    /// Each evaluator's latency per score, drawn uniformly from this range (ms).
+    pub latency_ms: [f64; 2],
+}
+
+impl Default for Evaluators {
+    fn default() -> Self {
+        Self {
+            count: 20,
+            noise: [0.5, 1.5],
+            bias: [-0.4, 0.4],
+            qa_alignment: 1.0,
+            summarization_alignment: 0.8,
+            inverted: 1,
+            inverted_task: "summarization".to_string(),
+            latency_ms: [40.0, 160.0],
+        }
+    }
+}
+
+/// Costs: how raw latencies become normalized costs in [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Costs {
+    /// Inference latency that costs the full penalty β (ms).
+    pub inference_reference_ms: f64,
+    /// Evaluator latency that costs the full penalty β_e (ms).
+    pub evaluator_reference_ms: f64,
+}
+
+impl Default for Costs {
+    fn default() -> Self {
+        Self {
+            inference_reference_ms: 2500.0,
+            evaluator_reference_ms: 200.0,
+        }
+    }
+}
+
+/// Parameters of the malicious behaviours (spec §5).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttackParams {
+    /// σ of the noise attack.
+    pub noise_sigma: f64,
+    /// b of boosting, sabotage, intermittent, collusion, on-off and sybil.
+    pub shift: f64,
+    /// p of the intermittent attack.
+    pub intermittent_p: f64,
+    /// The constant (lazy) attacker's score.
+    pub constant: f64,
+    /// The copycat's score before any consensus is published.
+    pub copycat_fallback: f64,
+    /// On-off: relative trust at or above which it attacks.
+    pub on_off_threshold: f64,
+    /// On-off: honest rounds before its first attack.
+    pub on_off_warmup: u64,
+}
+
+impl Default for AttackParams {
+    fn default() -> Self {
+        Self {
+            noise_sigma: DEFAULT_NOISE_SIGMA,
+            shift: DEFAULT_SHIFT,
+            intermittent_p: DEFAULT_INTERMITTENT_P,
+            constant: DEFAULT_CONSTANT,
+            copycat_fallback: 5.0,
+            on_off_threshold: 0.9,
+            on_off_warmup: 100,
+        }
+    }
+}
+
+impl AttackParams {
+    /// The attack called `name` with these parameters.
+    pub fn attack(&self, name: &str) -> Result<Attack> {
+        let a = match Attack::from_name(name)? {
+            Attack::None => Attack::None,
+            Attack::Noise { .. } => Attack::Noise {
+                sigma: self.noise_sigma,
+            },
+            Attack::Boosting { .. } => Attack::Boosting { shift: self.shift },
+            Attack::Sabotage { .. } => Attack::Sabotage { shift: self.shift },
+            Attack::Intermittent { .. } => Attack::Intermittent {
+                p: self.intermittent_p,
+                shift: self.shift,
+            },
+            Attack::Collusion { .. } => Attack::Collusion { shift: self.shift },
+            Attack::OnOff { .. } => Attack::OnOff {
+                shift: self.shift,
+                threshold: self.on_off_threshold,
+                warmup: self.on_off_warmup,
+            },
+            Attack::Constant { .. } => Attack::Constant { value: self.constant },
+            Attack::Copycat { .. } => Attack::Copycat {
+                fallback: self.copycat_fallback,
+            },
+            Attack::Sybil { .. } => Attack::Sybil { shift: self.shift },
+        };
+        a.validate()?;
+        Ok(a)
+    }
+}
+
+/// Trust policy parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrustParams {
+    /// The published rule.
+    pub published: PublishedParams,
+    /// Ours.
+    pub calibrated: CalibratedParams,
+}
+
+/// The sweep grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Grid {
+    /// Malicious fractions ρ of the evaluator pool.
+    pub rhos: Vec<f64>,
+    /// Committee sizes K.
+    pub ks: Vec<usize>,
+    /// Attack names (spec §5, lower case).
+    pub attacks: Vec<String>,
+    /// Consensus rule names (as `poq aggregate --rule`).
+    pub rules: Vec<String>,
+    /// Trust policy names.
+    pub trusts: Vec<String>,
+    /// Trimming fraction τ of the trimmed mean.
+    pub trim: f64,
+}
+
+impl Default for Grid {
+    fn default() -> Self {
+        Self {
+            rhos: vec![0.0, 0.1, 0.2, 0.3, 0.4, 0.5],
+            ks: vec![3, 5, 7, 9, 15],
+            attacks: Attack::NAMES.iter().map(|s| s.to_string()).collect(),
+            rules: ["mean", "median", "trimmed-mean", "weighted-mean", "weighted-median"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            trusts: ["none", "published", "calibrated"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            trim: poq_core::aggregate::DEFAULT_TRIM,
+        }
+    }
+}
+
+/// A whole scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scenario {
+    /// Name printed in every output.
+    pub name: String,
+    /// Master seed of every random draw.
+    pub seed: u64,
+    /// Rounds per Monte Carlo cell.
+    pub rounds: usize,
+    /// Independent repetitions (seeds) per cell; results are averaged.
+    pub seeds: usize,
+    /// Fraction of prompts that are QA (the rest are summarization).
+    pub qa_fraction: f64,
+    /// The inference nodes.
+    pub models: Vec<Model>,
+    /// The evaluator pool.
+    pub evaluators: Evaluators,
+    /// Cost normalization.
+    pub costs: Costs,
+    /// Reward parameters (spec §4).
+    pub rewards: RewardParams,
+    /// Trust policy parameters (spec §3).
+    pub trust: TrustParams,
+    /// Attack parameters (spec §5).
+    pub attack: AttackParams,
+    /// The sweep grid.
+    pub grid: Grid,
+}
+
+fn model(name: &str, qa: f64, summarization: f64, latency: f64) -> Model {
+    Model {
+        name: name.to_string(),
+        qa: Normal { mean: qa, sd: 1.5 },
+        summarization: Normal {
+            mean: summarization,
+            sd: 1.2,
+        },
+        latency_ms: Normal {
+            mean: latency,
+            sd: latency * 0.15,
+        },
+    }
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Self {
+            name: "default".to_string(),
+            seed: 42,
+            rounds: 5000,
+            seeds: 1,
+            qa_fraction: 0.5,
+            // Five models from weak and slow to strong and fast, as in the published pool.
+            models: vec![
+                model("weak-slow", 3.5, 3.0, 1800.0),
+                model("small", 4.5, 4.0, 1400.0),
+                model("medium", 5.5, 5.0, 1100.0),
+                model("large", 6.5, 6.0, 800.0),
+                model("strong-fast", 7.5, 7.0, 500.0),
+            ],
+            evaluators: Evaluators::default(),
+            costs: Costs::default(),
+            rewards: RewardParams::default(),
+            trust: TrustParams::default(),
+            attack: AttackParams::default(),
+            grid: Grid::default(),
+        }
+    }
+}
+
+fn invalid(name: &str, value: impl ToString, reason: &str) -> SimError {
+    SimError::InvalidScenario {
+        name: name.to_string(),
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+fn check_range(name: &str, r: [f64; 2], lo: f64) -> Result<()> {
+    if !(r[0].is_finite() && r[1].is_finite() && r[0] >= lo && r[1] >= r[0]) {
+        return Err(invalid(
+            name,
+            format!("{r:?}"),
+            &format!("must be [low, high] with {lo} <= low <= high"),
+        ));
+    }
+    Ok(())
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| SimError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let scenario: Scenario = toml::from_str(&text).map_err(|e| SimError::Scenario {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    /// Checks every value, naming the first bad one.
+    pub fn validate(&self) -> Result<()> {
+        if self.rounds == 0 {
+            return Err(invalid("rounds", self.rounds, "must be at least 1"));
+        }
+        if self.seeds == 0 {
+            return Err(invalid("seeds", self.seeds, "must be at least 1"));
+        }
+        if !(0.0..=1.0).contains(&self.qa_fraction) {
+            return Err(invalid("qa_fraction", self.qa_fraction, "must be in [0, 1]"));
+        }
+        if self.models.is_empty() {
+            return Err(invalid("models", 0, "at least one model is required"));
+        }
+        for (i, m) in self.models.iter().enumerate() {
+            for (field, n) in [
+                ("qa", m.qa),
+                ("summarization", m.summarization),
+                ("latency_ms", m.latency_ms),
+            ] {
+                if !(n.mean.is_finite() && n.sd.is_finite() && n.sd >= 0.0) {
+                    return Err(invalid(
+                        &format!("models[{i}].{field}"),
+                        format!("{{ mean = {}, sd = {} }}", n.mean, n.sd),
+                        "mean must be finite and sd finite and >= 0",
+                    ));
+                }
+            }
+        }
+        let e = &self.evaluators;
+        if e.count < 2 {
+            return Err(invalid("evaluators.count", e.count, "must be at least 2"));
+        }
+        check_range("evaluators.noise", e.noise, 0.0)?;
+        check_range("evaluators.bias", e.bias, -10.0)?;
+        check_range("evaluators.latency_ms", e.latency_ms, 0.0)?;
+        for (name, v) in [
+            ("evaluators.qa_alignment", e.qa_alignment),
+            ("evaluators.summarization_alignment", e.summarization_alignment),
+        ] {
+            if !v.is_finite() {
+                return Err(invalid(name, v, "must be finite"));
+            }
+        }
+        if e.inverted > e.count {
+            return Err(invalid(
+                "evaluators.inverted",
+                e.inverted,
+                "cannot exceed evaluators.count",
+            ));
+        }
+        if !["qa", "summarization"].contains(&e.inverted_task.as_str()) {
+            return Err(invalid(
+                "evaluators.inverted_task",
+                &e.inverted_task,
+                "must be \"qa\" or \"summarization\"",
+            ));
+        }
+        for (name, v) in [
+            ("costs.inference_reference_ms", self.costs.inference_reference_ms),
+            ("costs.evaluator_reference_ms", self.costs.evaluator_reference_ms),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(invalid(name, v, "must be > 0"));
+            }
+        }
+        self.rewards.validate()?;
+        self.trust.published.validate()?;
+        self.trust.calibrated.validate()?;
+        let g = &self.grid;
+        for &rho in &g.rhos {
+            if !(0.0..=1.0).contains(&rho) {
+                return Err(invalid("grid.rhos", rho, "each must be in [0, 1]"));
+            }
+        }
+        for &k in &g.ks {
+            if k == 0 || k > e.count {
+                return Err(invalid("grid.ks", k, "each must be between 1 and evaluators.count"));
+            }
+        }
+        for a in &g.attacks {
+            self.attack.attack(a)?;
+        }
+        for r in &g.rules {
+            poq_core::aggregate::Rule::from_name(r, g.trim)?;
+        }
+        for t in &g.trusts {
+            self.trust_policy(t, 1)?;
+        }
+        for (name, v) in [("grid.rhos", g.rhos.len()), ("grid.ks", g.ks.len())] {
+            if v == 0 {
+                return Err(invalid(name, "[]", "must not be empty"));
+            }
+        }
+        Ok(())
+    }
+
+    /// A trust policy named `name` with this scenario's parameters, for `n` evaluators.
+    pub fn trust_policy(&self, name: &str, n: usize) -> Result<Box<dyn poq_core::trust::TrustPolicy + Send>> {
+        use poq_core::trust::{Calibrated, NoTrust, Published};
+        Ok(match name {
+            "none" => Box::new(NoTrust::new(n)),
+            "published" => Box::new(Published::new(n, self.trust.published)?),
+            "calibrated" => Box::new(Calibrated::new(n, self.trust.calibrated)?),
+            _ => poq_core::trust::policy_from_name(name, n)?,
+        })
+    }
+}

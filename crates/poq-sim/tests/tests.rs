@@ -1,0 +1,7 @@
+//! Integration tests of `poq-sim`: one test binary, one module per concept.
+
+mod cell;
+mod experiment;
+mod plot;
+mod replay;
+mod scenario;
