@@ -129,6 +129,51 @@ fn calibrated_separates_attackers_from_honest() {
     }
 }
 
+/// References leave out reports identical to the evaluator's own, by hand:
+/// reports 7, 7, 7, 2, 3. For each 7 the others are {2, 3}: reference 2.5, residual 4.5.
+/// For 2: {3, 7, 7, 7} → 7, residual −5. For 3: {2, 7, 7, 7} → 7, residual −4.
+/// Biases after one round (slow rate 0.02): 0.09, 0.09, 0.09, −0.1, −0.08; the pool
+/// bias moves 0.05 of the way to their median 0.09.
+#[test]
+fn references_ignore_exact_agreement() {
+    let mut c = Calibrated::new(5, CalibratedParams::default()).unwrap();
+    let reports: Vec<Report> = [7.0, 7.0, 7.0, 2.0, 3.0]
+        .iter()
+        .enumerate()
+        .map(|(e, &score)| Report {
+            evaluator: e as u32,
+            score,
+        })
+        .collect();
+    let mut changes = Vec::new();
+    c.update(&reports, 7.0, &mut changes);
+    let pool = 0.05 * 0.09;
+    for (e, res) in [(0, 4.5), (1, 4.5), (2, 4.5), (3, -5.0), (4, -4.0)] {
+        let want = 0.02 * res - pool;
+        let got = c.relative_bias(e).unwrap();
+        assert!((got - want).abs() < 1e-12, "evaluator {e}: {got} vs {want}");
+    }
+    // A unanimous round carries no information and changes nothing.
+    let before = c.weights();
+    let same: Vec<Report> = (0..5)
+        .map(|e| Report {
+            evaluator: e,
+            score: 4.0,
+        })
+        .collect();
+    c.update(&same, 4.0, &mut changes);
+    assert_eq!(c.weights(), before);
+}
+
+/// Copycats and constant reporters agree with each other exactly; at ρ = 0.4 they
+/// must not vote each other into trust.
+#[test]
+fn agreeing_attackers_do_not_lock_in() {
+    let mut c = Calibrated::new(10, CalibratedParams::default()).unwrap();
+    simulate(&mut c, 10, 4, 7, 1500, |_, _| 7.0, 21);
+    assert_eq!(detection(&c, 4), 1.0, "seed 21, weights {:?}", c.weights());
+}
+
 /// Noise attackers (σ = 2.5) are caught by their variance, not their bias.
 #[test]
 fn calibrated_catches_noise() {

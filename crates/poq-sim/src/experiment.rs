@@ -67,7 +67,8 @@ pub struct Context<'a> {
 struct Section {
     title: String,
     text: String,
-    figures: Vec<String>,
+    /// (file, caption): each figure with its own paragraph.
+    figures: Vec<(String, String)>,
     files: Vec<String>,
 }
 
@@ -227,8 +228,30 @@ fn rewards(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Resul
             "reward per round (mean ± sd)",
             &ebars,
         )?;
-        sec.figures.push(f1);
-        sec.figures.push(f2);
+        let best = bars
+            .iter()
+            .max_by(|a, b| a.mean.total_cmp(&b.mean))
+            .map_or("", |b| b.label.as_str());
+        sec.figures.push((
+            f1,
+            format!(
+                "Mean reward per round of each inference node under {name} (error bars: one standard deviation across \
+                 rounds). The best-paid node is {best}: quality net of latency cost orders the nodes."
+            ),
+        ));
+        let ranked = {
+            let mut v: Vec<&Bar> = ebars.iter().collect();
+            v.sort_by(|a, b| b.mean.total_cmp(&a.mean));
+            v.iter().take(3).map(|b| b.label.clone()).collect::<Vec<_>>().join(", ")
+        };
+        sec.figures.push((
+            f2,
+            format!(
+                "Mean reward per round of each evaluator under {name}. Evaluators closest to the consensus and fastest \
+                 earn most (top three: {ranked}); no evaluator is malicious here, so the spread reflects honest noise \
+                 and latency only."
+            ),
+        ));
         if d_i == 0 {
             let total: f64 = bars.iter().map(|b| b.mean.max(0.0)).sum();
             let _ = writeln!(
@@ -358,7 +381,29 @@ fn trust(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Result<
             "trust weight",
             &series,
         )?;
-        sec.figures.push(file);
+        let last = d.trace.last().map(|(_, w)| w.clone()).unwrap_or_default();
+        let mean_of = |want: bool| {
+            let v: Vec<f64> = last
+                .iter()
+                .zip(&d.malicious)
+                .filter(|(_, m)| **m == want)
+                .map(|(w, _)| *w)
+                .collect();
+            v.iter().sum::<f64>() / v.len().max(1) as f64
+        };
+        sec.figures.push((
+            file,
+            format!(
+                "{} under {}: after {} rounds the honest evaluators average weight {:.2} and the malicious ones {:.2} \
+                 (detection AUC {}).",
+                defense_name(&spec.rule, &spec.trust),
+                spec.attack,
+                ctx.scenario.rounds,
+                mean_of(false),
+                mean_of(true),
+                d.result.detection_auc.map_or("n/a".to_string(), |a| format!("{a:.2}")),
+            ),
+        ));
         summary.push(json!({
             "attack": spec.attack, "trust": spec.trust, "rule": spec.rule,
             "detection_auc": d.result.detection_auc,
@@ -482,7 +527,16 @@ fn committee_size(ctx: &Context, results: &mut serde_json::Map<String, Value>) -
     let last = &res[res.len() - 1];
     let mut sec = Section {
         title: "Rewards against committee size".into(),
-        figures: vec!["committee_size_mean.png".into(), "committee_size_cv.png".into()],
+        figures: vec![
+            (
+                "committee_size_mean.png".into(),
+                "Mean reward per round against K: the evaluator line falls as 1/K, the inference line is flat.".into(),
+            ),
+            (
+                "committee_size_cv.png".into(),
+                "Standard deviation over mean of the reward per round against K, for each kind of node.".into(),
+            ),
+        ],
         files: vec!["committee_size.csv".into()],
         ..Default::default()
     };
@@ -559,7 +613,26 @@ fn detection(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
                 &auc,
                 (0.0, 1.0),
             )?;
-            sec.figures.push(file);
+            let at =
+                |rho: f64, (rule, trust): (&str, &str)| find(attack, rho, rule, trust).and_then(|c| c.detection_auc);
+            let low: Vec<f64> = g
+                .rhos
+                .iter()
+                .filter(|&&r| r > 0.0 && r <= 0.3)
+                .filter_map(|&r| at(r, OURS))
+                .collect();
+            let worst_low = low.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = g.rhos.iter().copied().fold(0.0, f64::max);
+            sec.figures.push((
+                file,
+                format!(
+                    "Detection under {attack}. Ours (calibrated trust) reaches an AUC of at least {} for ρ ≤ 0.3 and {} at \
+                     ρ = {high}; the published rule gives {} at ρ = 0.3 (0.5 is chance: its weights saturate).",
+                    if low.is_empty() { "n/a".to_string() } else { format!("{worst_low:.2}") },
+                    at(high, OURS).map_or("n/a".to_string(), |v| format!("{v:.2}")),
+                    at(0.3, PUBLISHED).map_or("n/a".to_string(), |v| format!("{v:.2}")),
+                ),
+            ));
         }
         let corr: Vec<Vec<Option<f64>>> = g
             .rhos
@@ -582,7 +655,19 @@ fn detection(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
             &corr,
             (0.0, 1.0),
         )?;
-        sec.figures.push(file);
+        let r = |rule: &str, trust: &str| {
+            find(attack, 0.3, rule, trust).map_or("n/a".to_string(), |c| format!("{:.3}", c.pearson))
+        };
+        sec.figures.push((
+            file,
+            format!(
+                "Consensus–truth correlation under {attack}. At ρ = 0.3: mean {}, median {}, published {}, ours {}.",
+                r("mean", "none"),
+                r(MEDIAN.0, MEDIAN.1),
+                r(PUBLISHED.0, PUBLISHED.1),
+                r(OURS.0, OURS.1),
+            ),
+        ));
     }
     let _ = writeln!(
         sec.text,
@@ -696,6 +781,47 @@ fn alignment_section(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
         mean_of("median"),
         mean_of("mean"),
     );
+    // Where ours falls short: said plainly, with the numbers.
+    let find = |a: &str, rho: f64, (rule, trust): (&str, &str)| {
+        grid.iter()
+            .find(|c| c.attack == a && c.rho == rho && c.k == k && c.rule == rule && c.trust == trust)
+    };
+    let mut weak = Vec::new();
+    for c in grid
+        .iter()
+        .filter(|c| c.k == k && c.rule == OURS.0 && c.trust == OURS.1 && c.rho > 0.0)
+    {
+        let auc_low = c.detection_auc.is_some_and(|a| a < 0.9);
+        let worse = find(&c.attack, c.rho, MEDIAN).is_some_and(|m| c.pearson < m.pearson - 0.005);
+        if c.attack != "none" && (auc_low || worse) {
+            weak.push(format!(
+                "{} at ρ = {} (AUC {}, r {:.3} against the median's {})",
+                c.attack,
+                c.rho,
+                c.detection_auc.map_or("n/a".to_string(), |a| format!("{a:.2}")),
+                c.pearson,
+                find(&c.attack, c.rho, MEDIAN).map_or("n/a".to_string(), |m| format!("{:.3}", m.pearson)),
+            ));
+        }
+    }
+    if weak.is_empty() {
+        let _ = writeln!(
+            sec.text,
+            "\nOurs detects every attack with AUC ≥ 0.9 at every ρ > 0 at K = {k} here."
+        );
+    } else {
+        let _ = writeln!(
+            sec.text,
+            "\nWhere ours falls short at K = {k} (AUC below 0.9, or a correlation below the plain median's): {}. \
+             Coordinated attacks by half the pool (collusion, sybil at ρ = 0.5) make the attackers the typical evaluator: \
+             every leave-one-out reference and the pool's reference error are then theirs, and no rule that judges \
+             evaluators by agreement can tell them apart from the honest half; only gold spot-checks or stake can. \
+             The on-off attacker is honest until trusted and honest again whenever it is distrusted, so its final \
+             weight depends on where it stands in its cycle when the run ends; its damage to the consensus is what the \
+             correlation columns measure.",
+            weak.join("; ")
+        );
+    }
     Ok(sec)
 }
 
@@ -715,8 +841,8 @@ fn write_report(ctx: &Context, sections: &[Section], results: serde_json::Map<St
     );
     for s in sections {
         let _ = writeln!(md, "## {}\n\n{}\n", s.title, s.text.trim_end());
-        for f in &s.figures {
-            let _ = writeln!(md, "![{f}]({f})\n");
+        for (f, caption) in &s.figures {
+            let _ = writeln!(md, "![{f}]({f})\n\n{caption}\n");
         }
     }
     write_atomic(&ctx.out.join("report.md"), md.as_bytes())?;

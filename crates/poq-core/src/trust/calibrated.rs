@@ -5,9 +5,11 @@
 //! estimates, for every evaluator, how wrong its reports are, and weighs it by how that
 //! compares with a typical evaluator of the pool:
 //!
-//! 1. **Reference.** rₑ = sₑ − m₋ₑ, where m₋ₑ is the trust-weighted lower median of the
-//!    *other* committee members' reports (leave-one-out): an evaluator never grades
-//!    itself, and a minority cannot move anyone's reference far.
+//! 1. **Reference.** rₑ = sₑ − m₋ₑ, where m₋ₑ is the median of the *other* committee
+//!    members' reports (leave-one-out): an evaluator never grades itself, and a minority
+//!    cannot move anyone's reference far. The reference is unweighted on purpose: trust
+//!    never feeds back into the evidence it is learned from, so agreeing attackers
+//!    (copycats, constants, colluders) cannot vote each other into trust.
 //! 2. **Bias and variance, separately.** A slow EWMA bₑ tracks the signed residual; two
 //!    EWMAs of (r − B)², slow and fast, track the squared error around the pool's
 //!    median bias B. A precise booster and a noisy honest evaluator can deviate equally
@@ -196,43 +198,55 @@ impl TrustPolicy for Calibrated {
             return;
         }
 
-        // 1. Leave-one-out weighted lower medians, all computed from the pre-round state.
+        // 1. Leave-one-out medians of the other members' scores, leaving out every
+        //    report identical to the evaluator's own. Deliberately unweighted: if trust
+        //    chose the references, evaluators that agree with each other could earn
+        //    trust by agreeing and then serve as each other's reference (a lock-in
+        //    measured at ρ = 0.4). And exact agreement is not evidence of quality:
+        //    independent honest scorers almost never tie to the last bit, while
+        //    copycats, constant reporters, colluders and sybils tie by construction.
         let mut sorted = std::mem::take(&mut self.sorted);
         sorted.clear();
-        // The pre-round weights were just recorded as each change's `before`.
-        let before = &changes[first_change..];
-        sorted.extend(
-            reports
-                .iter()
-                .zip(before)
-                .enumerate()
-                .map(|(i, (r, c))| (r.score, c.before, i)),
-        );
-        sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
-        let total: f64 = sorted.iter().map(|x| x.1).sum();
+        sorted.extend(reports.iter().enumerate().map(|(i, r)| (r.score, 0.0, i)));
+        sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
         self.residuals.clear();
-        for (i, (r, c)) in reports.iter().zip(before).enumerate() {
-            let half = (total - c.before) / 2.0;
-            let mut cum = 0.0;
-            let mut reference = r.score;
-            for &(score, w, j) in sorted.iter() {
-                if j == i {
-                    continue;
-                }
-                cum += w;
-                reference = score;
-                if cum >= half {
-                    break;
+        self.residuals.resize(reports.len(), f64::NAN);
+        let mut start = 0;
+        while start < sorted.len() {
+            // [start, end) is the run of reports tied with this score.
+            let mut end = start + 1;
+            while end < sorted.len() && sorted[end].0 == sorted[start].0 {
+                end += 1;
+            }
+            let m = sorted.len() - (end - start);
+            if m > 0 {
+                // The r-th smallest of the others: ranks below the run, then above it.
+                let other = |rank: usize| sorted[if rank < start { rank } else { rank + (end - start) }].0;
+                let reference = if m % 2 == 1 {
+                    other(m / 2)
+                } else {
+                    (other(m / 2 - 1) + other(m / 2)) / 2.0
+                };
+                for &(score, _, i) in &sorted[start..end] {
+                    self.residuals[i] = score - reference;
                 }
             }
-            self.residuals.push(r.score - reference);
+            start = end;
         }
         self.sorted = sorted;
+        // A unanimous committee says nothing about anyone: leave every estimate alone.
+        if self.residuals.iter().all(|r| r.is_nan()) {
+            return;
+        }
 
         // 2. Bias and squared-error EWMAs.
         let p = self.params;
         let b_ref = self.reference_bias;
         for (r, &res) in reports.iter().zip(self.residuals.iter()) {
+            // NaN: everyone reported the same score, so this round says nothing.
+            if res.is_nan() {
+                continue;
+            }
             if let Some(s) = self.states.get_mut(r.evaluator as usize) {
                 let u = (res - b_ref) * (res - b_ref);
                 s.bias += p.slow_rate * (res - s.bias);
