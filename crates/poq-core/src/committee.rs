@@ -22,8 +22,16 @@ fn check_size(n: usize, k: usize) -> Result<()> {
 /// Floyd's algorithm: exactly `k` draws and O(k²) work with no N-sized buffer, which is
 /// what a round at K = 7 from a large pool wants.
 pub fn draw_uniform(rng: &mut impl Rng, n: usize, k: usize) -> Result<Vec<EvaluatorId>> {
+    let mut chosen = Vec::with_capacity(k);
+    draw_uniform_into(rng, n, k, &mut chosen)?;
+    Ok(chosen)
+}
+
+/// [`draw_uniform`] into a caller's buffer (cleared first), so a simulation loop
+/// allocates nothing per round. The draws, and so the committee, are the same.
+pub fn draw_uniform_into(rng: &mut impl Rng, n: usize, k: usize, chosen: &mut Vec<EvaluatorId>) -> Result<()> {
     check_size(n, k)?;
-    let mut chosen: Vec<EvaluatorId> = Vec::with_capacity(k);
+    chosen.clear();
     for j in (n - k)..n {
         let t = below(rng, j as u64 + 1) as EvaluatorId;
         if chosen.contains(&t) {
@@ -33,7 +41,7 @@ pub fn draw_uniform(rng: &mut impl Rng, n: usize, k: usize) -> Result<Vec<Evalua
         }
     }
     chosen.sort_unstable();
-    Ok(chosen)
+    Ok(())
 }
 
 /// Draws `k` evaluators without replacement with probability proportional to

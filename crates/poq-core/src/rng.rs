@@ -164,3 +164,15 @@ pub fn standard_normal(rng: &mut impl Rng) -> f64 {
     let u2 = unit_f64(rng);
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
+
+/// Two independent standard normal draws from one Box–Muller step (both the cosine and
+/// the sine branch), for callers that need many: half the logarithms and square roots of
+/// two [`standard_normal`] calls.
+#[inline]
+pub fn standard_normal_pair(rng: &mut impl Rng) -> (f64, f64) {
+    let u1 = 1.0 - unit_f64(rng);
+    let u2 = unit_f64(rng);
+    let r = (-2.0 * u1.ln()).sqrt();
+    let (s, c) = (std::f64::consts::TAU * u2).sin_cos();
+    (r * c, r * s)
+}

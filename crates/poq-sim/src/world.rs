@@ -12,8 +12,8 @@
 
 use crate::scenario::Scenario;
 use poq_core::EvaluatorId;
-use poq_core::committee::draw_uniform;
-use poq_core::rng::{Xoshiro256PlusPlus, below, standard_normal, unit_f64};
+use poq_core::committee::draw_uniform_into;
+use poq_core::rng::{Xoshiro256PlusPlus, below, standard_normal_pair, unit_f64};
 use serde::{Deserialize, Serialize};
 
 /// The two workloads of the publications.
@@ -159,16 +159,31 @@ impl World for SyntheticWorld {
         let m = &models[node];
         let qa = unit_f64(rng) < self.scenario.qa_fraction;
         let q = if qa { m.qa } else { m.summarization };
-        let truth = (q.mean + q.sd * standard_normal(rng)).clamp(0.0, 10.0);
-        let latency_ms = (m.latency_ms.mean + m.latency_ms.sd * standard_normal(rng)).max(1.0);
-        // k <= N is checked by the caller (Scenario::validate and the sweep).
-        let committee = draw_uniform(rng, self.evaluators.len(), k.clamp(1, self.evaluators.len())).unwrap_or_default();
+        let (z_truth, z_latency) = standard_normal_pair(rng);
+        let truth = (q.mean + q.sd * z_truth).clamp(0.0, 10.0);
+        let latency_ms = (m.latency_ms.mean + m.latency_ms.sd * z_latency).max(1.0);
+        // k <= N is checked by the caller (Scenario::validate and the sweep); a bad k
+        // leaves an empty committee, which Round::open then rejects by name.
+        let k = k.clamp(1, self.evaluators.len());
+        if draw_uniform_into(rng, self.evaluators.len(), k, &mut out.committee).is_err() {
+            out.committee.clear();
+        }
         out.honest.clear();
         out.eval_latency_ms.clear();
-        for &e in &committee {
+        // Normals come in pairs (one Box–Muller step each); the last may go unused.
+        let mut spare: Option<f64> = None;
+        for &e in &out.committee {
+            let z = match spare.take() {
+                Some(z) => z,
+                None => {
+                    let (a, b) = standard_normal_pair(rng);
+                    spare = Some(b);
+                    a
+                }
+            };
             let ev = &self.evaluators[e as usize];
             let slope = if qa { ev.qa_slope } else { ev.summarization_slope };
-            let s = CENTRE + slope * (truth - CENTRE) + ev.bias + ev.noise * standard_normal(rng);
+            let s = CENTRE + slope * (truth - CENTRE) + ev.bias + ev.noise * z;
             out.honest.push(s.clamp(0.0, 10.0));
             out.eval_latency_ms.push(ev.latency_ms);
         }
@@ -176,6 +191,5 @@ impl World for SyntheticWorld {
         out.qa = qa;
         out.truth = truth;
         out.latency_ms = latency_ms;
-        out.committee = committee;
     }
 }
