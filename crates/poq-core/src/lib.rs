@@ -50,6 +50,10 @@ pub use error::{CoreError, Result};
 /// Dense index of an evaluator in the registered pool (0..N).
 pub type EvaluatorId = u32;
 
+/// The kind of prompt a round scores (the simulator uses 0 for QA, 1 for
+/// summarization). Trust policies may keep separate trust per task.
+pub type TaskId = u16;
+
 /// The lowest score an evaluator may report.
 pub const SCORE_MIN: f64 = 0.0;
 /// The highest score an evaluator may report.

@@ -17,7 +17,7 @@
 use crate::aggregate::{self, Rule};
 use crate::reward::{CostScale, RewardParams};
 use crate::trust::{Report, TrustChange, TrustPolicy};
-use crate::{CoreError, EvaluatorId, Result, SCORE_MAX, SCORE_MIN};
+use crate::{CoreError, EvaluatorId, Result, SCORE_MAX, SCORE_MIN, TaskId};
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
@@ -71,6 +71,7 @@ pub struct Round {
     reports: Vec<Option<(f64, f64)>>,
     received: usize,
     finalized: bool,
+    task: TaskId,
 }
 
 /// What one committee member's report led to.
@@ -151,7 +152,20 @@ impl Round {
             reports: vec![None; k],
             received: 0,
             finalized: false,
+            task: 0,
         })
+    }
+
+    /// Sets the task of the prompt being scored (default 0), for trust policies that
+    /// keep trust per task.
+    pub fn for_task(mut self, task: TaskId) -> Self {
+        self.task = task;
+        self
+    }
+
+    /// The task of the prompt being scored.
+    pub fn task(&self) -> TaskId {
+        self.task
     }
 
     /// The round number.
@@ -251,7 +265,10 @@ impl Round {
             }
         }
         let scores: SmallVec<[f64; 32]> = reports.iter().map(|r| r.score).collect();
-        let weights: SmallVec<[f64; 32]> = reports.iter().map(|r| trust.weight(r.evaluator)).collect();
+        let weights: SmallVec<[f64; 32]> = reports
+            .iter()
+            .map(|r| trust.weight_for(r.evaluator, self.task))
+            .collect();
 
         // c = Agg({s}, w): the only step that can still fail (a policy returning an
         // invalid weight), and it runs before any state changes.
@@ -265,7 +282,7 @@ impl Round {
         };
 
         let mut changes: Vec<TrustChange> = Vec::with_capacity(reports.len());
-        trust.update(&reports, consensus, &mut changes);
+        trust.update_for(&reports, consensus, self.task, &mut changes);
 
         let rewards = self.config.rewards;
         let outcomes = reports

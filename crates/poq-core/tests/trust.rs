@@ -174,6 +174,38 @@ fn agreeing_attackers_do_not_lock_in() {
     assert_eq!(detection(&c, 4), 1.0, "seed 21, weights {:?}", c.weights());
 }
 
+/// Trust is per task: an evaluator that inverts on task 1 loses trust there and keeps
+/// it on task 0; its overall weight is the mean of the two.
+#[test]
+fn calibrated_trust_is_per_task() {
+    let mut c = Calibrated::new(8, CalibratedParams::default()).unwrap();
+    let mut rng = Xoshiro256PlusPlus::from_u64(31);
+    let mut changes = Vec::new();
+    for t in 0..2000u32 {
+        let task = (t % 2) as u16;
+        let truth = 5.0 + 2.0 * standard_normal(&mut rng);
+        let committee = draw_uniform(&mut rng, 8, 5).unwrap();
+        let reports: Vec<Report> = committee
+            .iter()
+            .map(|&e| {
+                let honest = truth + 0.7 * standard_normal(&mut rng);
+                let score = if e == 0 && task == 1 { 10.0 - honest } else { honest };
+                Report {
+                    evaluator: e,
+                    score: score.clamp(0.0, 10.0),
+                }
+            })
+            .collect();
+        c.update_for(&reports, 5.0, task, &mut changes);
+    }
+    let (qa, summarization) = (c.weight_for(0, 0), c.weight_for(0, 1));
+    assert!(qa > 0.5, "task-0 weight {qa} (seed 31)");
+    assert!(summarization < 0.2, "task-1 weight {summarization} (seed 31)");
+    assert!((c.weight(0) - (qa + summarization) / 2.0).abs() < 1e-12);
+    // A task never seen gives the prior weight.
+    assert_eq!(c.weight_for(0, 7), 1.0);
+}
+
 /// Noise attackers (σ = 2.5) are caught by their variance, not their bias.
 #[test]
 fn calibrated_catches_noise() {

@@ -210,7 +210,7 @@ pub fn run_once(
         // The pool's median trust is public; only the on-off attacker reads it.
         let reference_trust = if needs_reference {
             pool_weights.clear();
-            pool_weights.extend((0..n as u32).map(|e| trust.weight(e)));
+            pool_weights.extend((0..n as u32).map(|e| trust.weight_for(e, if draw.qa { 0 } else { 1 })));
             pool_weights.sort_unstable_by(f64::total_cmp);
             pool_weights[pool_weights.len() / 2]
         } else {
@@ -218,8 +218,9 @@ pub fn run_once(
         };
         members.clear();
         weights_before.clear();
+        let task: poq_core::TaskId = if draw.qa { 0 } else { 1 };
         for (&e, &h) in draw.committee.iter().zip(&draw.honest) {
-            let w = trust.weight(e);
+            let w = trust.weight_for(e, task);
             weights_before.push(w);
             members.push(Member {
                 honest: h,
@@ -234,7 +235,8 @@ pub fn run_once(
         };
         attack::apply(&attack, &members, &history, &mut attack_rng, &mut reported);
 
-        let mut round = Round::open(config, t as u64, draw.node, draw.latency_ms, draw.committee.clone(), n)?;
+        let mut round =
+            Round::open(config, t as u64, draw.node, draw.latency_ms, draw.committee.clone(), n)?.for_task(task);
         for ((&e, &s), &l) in draw.committee.iter().zip(&reported).zip(&draw.eval_latency_ms) {
             round.submit(e, s, l)?;
         }

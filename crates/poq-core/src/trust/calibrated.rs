@@ -24,6 +24,12 @@
 //!    median error: weights are relative to a typical evaluator, so they neither
 //!    saturate nor drift, and the cap bounds any single evaluator's influence.
 //!
+//! 5. **Per task.** All of the above is kept separately for each task of the rounds
+//!    (QA, summarization, ...): evaluator reliability is task-dependent (published:
+//!    correlations invert between tasks), so an evaluator that is good at QA and
+//!    inverted on summarization keeps its QA trust. Its overall weight, used for
+//!    reporting and detection, is the mean over the tasks seen.
+//!
 //! New evaluators start at the prior error R₀ and the prior weight that implies; the
 //! EWMA initialisation is their shrinkage towards the pool. Breakdown: the reference
 //! and the pool statistics are medians, so the policy needs an honest majority in the
@@ -31,7 +37,7 @@
 //! majority defines "typical" and no deviation-based rule can see it.
 
 use super::{Report, TrustChange, TrustPolicy, check_param};
-use crate::{EvaluatorId, Result};
+use crate::{EvaluatorId, Result, TaskId};
 use serde::{Deserialize, Serialize};
 
 /// Parameters of [`Calibrated`].
@@ -91,15 +97,55 @@ struct State {
     q_fast: f64,
 }
 
-/// Calibrated bias-and-variance trust (ours; see the module docs).
+/// One task's view of the pool: every evaluator's estimates and the pool's references.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Calibrated {
-    params: CalibratedParams,
+struct TaskTrust {
     states: Vec<State>,
     /// Pool reference error R.
     reference_error: f64,
     /// Pool median bias B.
     reference_bias: f64,
+    /// Whether any round of this task has been learned from.
+    seen: bool,
+}
+
+impl TaskTrust {
+    fn new(n: usize, params: &CalibratedParams) -> Self {
+        let init = State {
+            bias: 0.0,
+            q_slow: params.prior_error,
+            q_fast: params.prior_error,
+        };
+        Self {
+            states: vec![init; n],
+            reference_error: params.prior_error,
+            reference_bias: 0.0,
+            seen: false,
+        }
+    }
+
+    fn error_of(&self, s: &State, params: &CalibratedParams) -> f64 {
+        let db = s.bias - self.reference_bias;
+        s.q_slow.max(s.q_fast) + (params.bias_weight - 1.0) * db * db
+    }
+
+    fn weight(&self, evaluator: EvaluatorId, params: &CalibratedParams) -> f64 {
+        self.states.get(evaluator as usize).map_or(1.0, |s| {
+            (self.reference_error / self.error_of(s, params).max(MIN_ERROR)).clamp(params.w_min, params.w_max)
+        })
+    }
+}
+
+/// Calibrated bias-and-variance trust (ours; see the module docs).
+///
+/// Trust is kept per task: an evaluator whose scores invert on summarization keeps
+/// its QA trust. Its overall [`TrustPolicy::weight`] is the mean over the tasks seen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calibrated {
+    params: CalibratedParams,
+    n: usize,
+    /// Indexed by task id; grown when a new task appears.
+    tasks: Vec<TaskTrust>,
     /// Scratch buffers, kept to avoid allocating per round.
     sorted: Vec<(f64, f64, usize)>,
     residuals: Vec<f64>,
@@ -114,41 +160,41 @@ impl Calibrated {
     /// The policy for a pool of `n` evaluators.
     pub fn new(n: usize, params: CalibratedParams) -> Result<Self> {
         params.validate()?;
-        let init = State {
-            bias: 0.0,
-            q_slow: params.prior_error,
-            q_fast: params.prior_error,
-        };
         Ok(Self {
             params,
-            states: vec![init; n],
-            reference_error: params.prior_error,
-            reference_bias: 0.0,
+            n,
+            tasks: vec![TaskTrust::new(n, &params)],
             sorted: Vec::new(),
             residuals: Vec::new(),
             scratch: Vec::new(),
         })
     }
 
-    /// The current error estimate Eₑ of `evaluator` (score points²).
+    /// The current error estimate Eₑ of `evaluator` on `task` (score points²).
+    pub fn error_for(&self, evaluator: EvaluatorId, task: TaskId) -> Option<f64> {
+        let t = self.tasks.get(task as usize)?;
+        t.states.get(evaluator as usize).map(|s| t.error_of(s, &self.params))
+    }
+
+    /// The current error estimate Eₑ of `evaluator` on task 0.
     pub fn error(&self, evaluator: EvaluatorId) -> Option<f64> {
-        self.states.get(evaluator as usize).map(|s| self.error_of(s))
+        self.error_for(evaluator, 0)
     }
 
-    /// The current signed bias of `evaluator` relative to the pool's median bias.
+    /// The signed bias of `evaluator` on `task` relative to the pool's median bias.
+    pub fn relative_bias_for(&self, evaluator: EvaluatorId, task: TaskId) -> Option<f64> {
+        let t = self.tasks.get(task as usize)?;
+        t.states.get(evaluator as usize).map(|s| s.bias - t.reference_bias)
+    }
+
+    /// The signed bias of `evaluator` on task 0 relative to the pool's median bias.
     pub fn relative_bias(&self, evaluator: EvaluatorId) -> Option<f64> {
-        self.states
-            .get(evaluator as usize)
-            .map(|s| s.bias - self.reference_bias)
+        self.relative_bias_for(evaluator, 0)
     }
 
-    fn error_of(&self, s: &State) -> f64 {
-        let db = s.bias - self.reference_bias;
-        s.q_slow.max(s.q_fast) + (self.params.bias_weight - 1.0) * db * db
-    }
-
-    fn weight_of(&self, s: &State) -> f64 {
-        (self.reference_error / self.error_of(s).max(MIN_ERROR)).clamp(self.params.w_min, self.params.w_max)
+    /// The weight of a task never seen: the prior (R₀ / R₀ = 1, within the clip).
+    fn prior_weight(&self) -> f64 {
+        1.0f64.clamp(self.params.w_min, self.params.w_max)
     }
 }
 
@@ -172,27 +218,41 @@ impl TrustPolicy for Calibrated {
     }
 
     fn pool_size(&self) -> usize {
-        self.states.len()
+        self.n
     }
 
     fn weight(&self, evaluator: EvaluatorId) -> f64 {
-        self.states.get(evaluator as usize).map_or(1.0, |s| self.weight_of(s))
+        let (sum, count) = self.tasks.iter().filter(|t| t.seen).fold((0.0, 0usize), |(s, c), t| {
+            (s + t.weight(evaluator, &self.params), c + 1)
+        });
+        if count == 0 {
+            self.prior_weight()
+        } else {
+            sum / count as f64
+        }
     }
 
-    fn update(&mut self, reports: &[Report], _consensus: f64, changes: &mut Vec<TrustChange>) {
+    fn weight_for(&self, evaluator: EvaluatorId, task: TaskId) -> f64 {
+        self.tasks
+            .get(task as usize)
+            .map_or_else(|| self.prior_weight(), |t| t.weight(evaluator, &self.params))
+    }
+
+    fn update(&mut self, reports: &[Report], consensus: f64, changes: &mut Vec<TrustChange>) {
+        self.update_for(reports, consensus, 0, changes);
+    }
+
+    fn update_for(&mut self, reports: &[Report], _consensus: f64, task: TaskId, changes: &mut Vec<TrustChange>) {
         let first_change = changes.len();
         for r in reports {
-            let w = self.weight(r.evaluator);
+            let w = self.weight_for(r.evaluator, task);
             changes.push(TrustChange {
                 evaluator: r.evaluator,
                 before: w,
                 after: w,
             });
         }
-        let known = reports
-            .iter()
-            .filter(|r| (r.evaluator as usize) < self.states.len())
-            .count();
+        let known = reports.iter().filter(|r| (r.evaluator as usize) < self.n).count();
         // With one known report there is no reference to learn from.
         if known < 2 {
             return;
@@ -239,15 +299,21 @@ impl TrustPolicy for Calibrated {
             return;
         }
 
-        // 2. Bias and squared-error EWMAs.
+        while self.tasks.len() <= task as usize {
+            self.tasks.push(TaskTrust::new(self.n, &self.params));
+        }
         let p = self.params;
-        let b_ref = self.reference_bias;
+        let t = &mut self.tasks[task as usize];
+        t.seen = true;
+
+        // 2. Bias and squared-error EWMAs.
+        let b_ref = t.reference_bias;
         for (r, &res) in reports.iter().zip(self.residuals.iter()) {
             // NaN: everyone reported the same score, so this round says nothing.
             if res.is_nan() {
                 continue;
             }
-            if let Some(s) = self.states.get_mut(r.evaluator as usize) {
+            if let Some(s) = t.states.get_mut(r.evaluator as usize) {
                 let u = (res - b_ref) * (res - b_ref);
                 s.bias += p.slow_rate * (res - s.bias);
                 s.q_slow += p.slow_rate * (u - s.q_slow);
@@ -260,27 +326,25 @@ impl TrustPolicy for Calibrated {
         self.scratch.extend(
             reports
                 .iter()
-                .filter_map(|r| self.states.get(r.evaluator as usize))
+                .filter_map(|r| t.states.get(r.evaluator as usize))
                 .map(|s| s.bias),
         );
         if let Some(mb) = median_in_place(&mut self.scratch) {
-            self.reference_bias += p.reference_rate * (mb - self.reference_bias);
+            t.reference_bias += p.reference_rate * (mb - t.reference_bias);
         }
-        let mut errors = std::mem::take(&mut self.scratch);
-        errors.clear();
-        errors.extend(
+        self.scratch.clear();
+        self.scratch.extend(
             reports
                 .iter()
-                .filter_map(|r| self.states.get(r.evaluator as usize))
-                .map(|s| self.error_of(s)),
+                .filter_map(|r| t.states.get(r.evaluator as usize))
+                .map(|s| t.error_of(s, &p)),
         );
-        if let Some(me) = median_in_place(&mut errors) {
-            self.reference_error += p.reference_rate * (me.max(MIN_ERROR) - self.reference_error);
+        if let Some(me) = median_in_place(&mut self.scratch) {
+            t.reference_error += p.reference_rate * (me.max(MIN_ERROR) - t.reference_error);
         }
-        self.scratch = errors;
 
         for c in &mut changes[first_change..] {
-            c.after = self.weight(c.evaluator);
+            c.after = self.tasks[task as usize].weight(c.evaluator, &p);
         }
     }
 }

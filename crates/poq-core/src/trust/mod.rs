@@ -40,17 +40,33 @@ pub struct TrustChange {
 }
 
 /// A trust policy: weights out, finalized rounds in.
+///
+/// Rounds carry a task ([`crate::TaskId`]: QA, summarization, ...), because an
+/// evaluator's reliability can differ by task (published: correlations invert between
+/// QA and summarization). A policy may keep trust per task (`weight_for`,
+/// `update_for`); the defaults ignore the task, as the published rule does.
 pub trait TrustPolicy {
     /// The policy's name, as outputs and `--trust` spell it.
     fn name(&self) -> &'static str;
     /// Number of evaluators the policy tracks.
     fn pool_size(&self) -> usize;
-    /// The current weight of `evaluator` (finite and positive; 1.0 for unknown ids).
+    /// The evaluator's overall weight (for a per-task policy, the mean over the tasks
+    /// it has seen); finite and positive, 1.0 for unknown ids. Used for reporting and
+    /// detection.
     fn weight(&self, evaluator: EvaluatorId) -> f64;
+    /// The weight a round of `task` gives `evaluator`.
+    fn weight_for(&self, evaluator: EvaluatorId, _task: crate::TaskId) -> f64 {
+        self.weight(evaluator)
+    }
     /// Learns from a finalized round: its reports and the consensus they produced.
     /// Appends one [`TrustChange`] per report to `changes`, in report order.
     fn update(&mut self, reports: &[Report], consensus: f64, changes: &mut Vec<TrustChange>);
-    /// Every evaluator's current weight, in id order.
+    /// Learns from a finalized round of `task`; the [`TrustChange`]s are in that
+    /// task's weights.
+    fn update_for(&mut self, reports: &[Report], consensus: f64, _task: crate::TaskId, changes: &mut Vec<TrustChange>) {
+        self.update(reports, consensus, changes);
+    }
+    /// Every evaluator's overall weight, in id order.
     fn weights(&self) -> Vec<f64> {
         (0..self.pool_size() as EvaluatorId).map(|e| self.weight(e)).collect()
     }
