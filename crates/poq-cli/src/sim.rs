@@ -143,7 +143,13 @@ pub fn run_sim(args: &SimArgs) -> Result<()> {
     let elapsed = start.elapsed();
     if args.json {
         for r in &results {
-            println!("{}", serde_json::to_string(r)?);
+            let mut v = serde_json::to_value(r)?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("seed".into(), scenario.seed.into());
+                o.insert("scenario".into(), label.clone().into());
+                o.insert("rounds".into(), scenario.rounds.into());
+            }
+            println!("{v}");
         }
         return Ok(());
     }

@@ -95,14 +95,19 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
-    let mut s = header.join(",");
+/// Writes a CSV whose every row starts with the scenario and seed, so a file separated
+/// from its report still says where its numbers came from.
+fn write_csv(ctx: &Context, name: &str, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
+    let mut s = String::from("scenario,seed,");
+    s.push_str(&header.join(","));
     s.push('\n');
+    let prefix = format!("{},{},", csv_field(&ctx.label), ctx.scenario.seed);
     for r in rows {
+        s.push_str(&prefix);
         s.push_str(&r.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
         s.push('\n');
     }
-    write_atomic(path, s.as_bytes())
+    write_atomic(&ctx.out.join(name), s.as_bytes())
 }
 
 fn opt(x: Option<f64>) -> String {
@@ -278,12 +283,14 @@ fn rewards(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Resul
          honest evaluators with less noise earn more. Files: `rewards_inference.csv`, `rewards_evaluator.csv`."
     );
     write_csv(
-        &ctx.out.join("rewards_inference.csv"),
+        ctx,
+        "rewards_inference.csv",
         &["defense", "node", "mean", "sd", "rounds"],
         &node_rows,
     )?;
     write_csv(
-        &ctx.out.join("rewards_evaluator.csv"),
+        ctx,
+        "rewards_evaluator.csv",
         &["defense", "evaluator", "mean", "sd", "rounds"],
         &eval_rows,
     )?;
@@ -413,7 +420,8 @@ fn trust(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Result<
         }));
     }
     write_csv(
-        &ctx.out.join("trust.csv"),
+        ctx,
+        "trust.csv",
         &["attack", "trust", "round", "evaluator", "malicious", "weight"],
         &rows,
     )?;
@@ -483,7 +491,8 @@ fn committee_size(ctx: &Context, results: &mut serde_json::Map<String, Value>) -
         })
         .collect();
     write_csv(
-        &ctx.out.join("committee_size.csv"),
+        ctx,
+        "committee_size.csv",
         &[
             "k",
             "inference_mean",
@@ -740,7 +749,8 @@ pub fn comparison_table(grid: &[CellResult], k: usize) -> String {
 
 fn alignment_section(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
     write_csv(
-        &ctx.out.join("alignment.csv"),
+        ctx,
+        "alignment.csv",
         &[
             "attack",
             "rho",
