@@ -167,3 +167,145 @@ fn demo_runs_and_is_deterministic() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("1.5"));
 }
+
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("poq-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn repo(path: &str) -> String {
+    format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn sim_states_seed_and_scenario() {
+    let quick = repo("scenarios/quick.toml");
+    let args = [
+        "sim",
+        "--scenario",
+        &quick,
+        "--rounds",
+        "100",
+        "--rule",
+        "median",
+        "--json",
+    ];
+    let o = poq(&args, "");
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let out = lines(&o);
+    // One line per trust policy of the quick grid.
+    assert_eq!(out.len(), 3);
+    for l in &out {
+        assert_eq!(l["seed"], 42);
+        assert_eq!(l["rounds"], 100);
+        assert!(l["scenario"].as_str().expect("scenario").contains("quick"));
+        assert_eq!(l["rule"], "median");
+    }
+    // The table form names them too.
+    let t = poq(
+        &[
+            "sim", "--rounds", "50", "--seed", "9", "--rule", "mean", "--trust", "none",
+        ],
+        "",
+    );
+    let text = String::from_utf8_lossy(&t.stdout);
+    assert!(text.contains("seed 9") && text.contains("default"), "{text}");
+    let bad = poq(&["sim", "--rounds", "0"], "");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("rounds"));
+}
+
+#[test]
+fn sim_replays_logs_with_committees_that_fit() {
+    let dir = scratch_dir("logs");
+    let mut text = String::new();
+    for p in 0..40 {
+        let f1 = (p % 10) as f64 / 10.0;
+        let s = |d: f64| (10.0 * f1 + d).clamp(0.0, 10.0);
+        text.push_str(
+            &serde_json::json!({
+                "prompt_id": format!("p{p}"), "task": "qa", "node": "m", "output": "x", "latency_ms": 500.0,
+                "gt_f1": f1, "gt_rougeL": f1,
+                "scores": {"a": s(0.2), "b": s(-0.2), "c": s(0.0)},
+                "eval_latency_ms": {"a": 10.0, "b": 20.0, "c": 30.0},
+            })
+            .to_string(),
+        );
+        text.push('\n');
+    }
+    let logs = dir.join("logs.jsonl");
+    std::fs::write(&logs, text).expect("write logs");
+    let logs = logs.to_string_lossy().to_string();
+    let o = poq(
+        &[
+            "sim", "--logs", &logs, "-k", "3", "--rho", "0.34", "--rule", "median", "--trust", "none",
+        ],
+        "",
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout.contains("3 evaluators") && stdout.contains("replaying"),
+        "{stdout}"
+    );
+    let o = poq(
+        &[
+            "experiment",
+            "committee-size",
+            "--logs",
+            &logs,
+            "--rounds",
+            "100",
+            "--out",
+            &dir.join("r").to_string_lossy(),
+        ],
+        "",
+    );
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r/results.json")).expect("results")).expect("json");
+    // The default grid's K = 5, 7, 9, 15 do not fit 3 evaluators: only K = 3 runs.
+    let ks: Vec<u64> = r["committee_size"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|c| c["k"].as_u64().expect("k"))
+        .collect();
+    assert_eq!(ks, vec![3]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn experiment_writes_its_outputs() {
+    let dir = scratch_dir("exp");
+    let out = dir.join("report");
+    let o = poq(
+        &[
+            "experiment",
+            "rewards",
+            "--out",
+            &out.to_string_lossy(),
+            "--rounds",
+            "200",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    for f in [
+        "report.md",
+        "results.json",
+        "rewards_inference.csv",
+        "rewards_inference_published.png",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).expect("results")).expect("json");
+    assert_eq!(r["meta"]["rounds"], 200);
+    let bad = poq(&["experiment", "figure-9", "--out", &out.to_string_lossy()], "");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("figure-9"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -54,9 +54,17 @@ pub struct CellResult {
     pub spearman: f64,
     /// Mean absolute error of consensus against the ground truth (score points).
     pub mae: f64,
-    /// (payouts made − payouts an all-honest committee would have made) / the latter,
-    /// inference and evaluator rewards together: > 0 means attackers inflated payouts.
+    /// Rewards paid minus the rewards an all-honest committee would have paid (same
+    /// committee, rule and weights), per round, inference and evaluator rewards
+    /// together (spec §6): > 0 means the attack inflated payouts.
     pub payout_inflation: f64,
+    /// The inference node's part of [`CellResult::payout_inflation`].
+    pub inference_inflation: f64,
+    /// The evaluators' part of [`CellResult::payout_inflation`].
+    pub evaluator_inflation: f64,
+    /// Scores a trimmed mean drops per side at this K (null for other rules): 0 means
+    /// the rule equalled the mean here (spec §2 asks that this be said).
+    pub trimmed_per_side: Option<usize>,
     /// ROC AUC of low final trust for malicious evaluators; null without trust or
     /// without both classes.
     pub detection_auc: Option<f64>,
@@ -187,9 +195,10 @@ pub fn run_once(
     );
 
     let rounds = scenario.rounds;
+    // Scenario::validate caps rounds, so these reservations are bounded.
     let mut consensus = Vec::with_capacity(rounds);
     let mut truth = Vec::with_capacity(rounds);
-    let (mut paid, mut honest_paid) = (0.0, 0.0);
+    let (mut inf_paid, mut inf_honest, mut eval_paid, mut eval_honest) = (0.0, 0.0, 0.0, 0.0);
     let mut node_rewards = vec![MeanVar::default(); world.nodes()];
     let mut evaluator_rewards = vec![MeanVar::default(); n];
     let (mut inf_all, mut eval_all) = (MeanVar::default(), MeanVar::default());
@@ -245,16 +254,16 @@ pub fn run_once(
         // What an all-honest committee would have been paid, same rule, same weights.
         let honest_c = aggregate::aggregate(rule, &draw.honest, Some(&weights_before))?;
         let inf_cost = config.inference_cost.normalize(draw.latency_ms)?;
-        honest_paid += scenario.rewards.inference(honest_c, inf_cost);
+        inf_honest += scenario.rewards.inference(honest_c, inf_cost);
         for (&h, &l) in draw.honest.iter().zip(&draw.eval_latency_ms) {
             let cost = config.evaluator_cost.normalize(l)?;
-            honest_paid += scenario.rewards.evaluator(spec.k, (h - honest_c).abs() / 10.0, cost);
+            eval_honest += scenario.rewards.evaluator(spec.k, (h - honest_c).abs() / 10.0, cost);
         }
-        paid += outcome.inference_reward;
+        inf_paid += outcome.inference_reward;
         node_rewards[draw.node as usize].push(outcome.inference_reward);
         inf_all.push(outcome.inference_reward);
         for r in &outcome.reports {
-            paid += r.reward;
+            eval_paid += r.reward;
             evaluator_rewards[r.evaluator as usize].push(r.reward);
             eval_all.push(r.reward);
         }
@@ -266,7 +275,9 @@ pub fn run_once(
         trace.push((rounds, trust.weights()));
     }
 
-    let detection_auc = if spec.trust == "none" {
+    // Nothing to detect without trust, or without an attack (the "malicious" then
+    // behave honestly).
+    let detection_auc = if spec.trust == "none" || matches!(attack, poq_core::attack::Attack::None) {
         None
     } else {
         let suspicion: Vec<f64> = trust.weights().iter().map(|w| -w).collect();
@@ -282,10 +293,12 @@ pub fn run_once(
         pearson: stats::pearson(&consensus, &truth).unwrap_or(0.0),
         spearman: stats::spearman(&consensus, &truth).unwrap_or(0.0),
         mae: stats::mae(&consensus, &truth).unwrap_or(0.0),
-        payout_inflation: if honest_paid > 0.0 {
-            (paid - honest_paid) / honest_paid
-        } else {
-            0.0
+        payout_inflation: ((inf_paid - inf_honest) + (eval_paid - eval_honest)) / rounds as f64,
+        inference_inflation: (inf_paid - inf_honest) / rounds as f64,
+        evaluator_inflation: (eval_paid - eval_honest) / rounds as f64,
+        trimmed_per_side: match rule {
+            Rule::TrimmedMean { trim } => Some(aggregate::trim_count(trim, spec.k)),
+            _ => None,
         },
         detection_auc,
         inference_reward_mean: inf_all.mean,
@@ -315,6 +328,8 @@ pub fn run_cell(scenario: &Scenario, world: &dyn World, spec: &CellSpec) -> Resu
     out.spearman = avg(|r| r.spearman);
     out.mae = avg(|r| r.mae);
     out.payout_inflation = avg(|r| r.payout_inflation);
+    out.inference_inflation = avg(|r| r.inference_inflation);
+    out.evaluator_inflation = avg(|r| r.evaluator_inflation);
     out.detection_auc = auc.map(|v| v.iter().sum::<f64>() / v.len() as f64);
     out.inference_reward_mean = avg(|r| r.inference_reward_mean);
     out.inference_reward_var = avg(|r| r.inference_reward_var);

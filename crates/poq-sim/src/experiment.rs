@@ -114,6 +114,11 @@ fn opt(x: Option<f64>) -> String {
     x.map_or_else(String::new, |v| format!("{v}"))
 }
 
+/// A figure title that says where its numbers came from.
+fn titled(ctx: &Context, title: &str) -> String {
+    format!("{title} [{}, seed {}]", ctx.scenario.name, ctx.scenario.seed)
+}
+
 fn defense_name(rule: &str, trust: &str) -> String {
     if trust == "none" {
         rule.to_string()
@@ -222,14 +227,17 @@ fn rewards(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Resul
         let f1 = format!("rewards_inference_{}.png", trust);
         plot::bar_chart(
             &ctx.out.join(&f1),
-            &format!("Reward per round by inference node ({name}, K = {k}, honest)"),
+            &titled(
+                ctx,
+                &format!("Reward per round by inference node ({name}, K = {k}, honest)"),
+            ),
             "reward per round (mean ± sd)",
             &bars,
         )?;
         let f2 = format!("rewards_evaluator_{}.png", trust);
         plot::bar_chart(
             &ctx.out.join(&f2),
-            &format!("Reward per round by evaluator ({name}, K = {k}, honest)"),
+            &titled(ctx, &format!("Reward per round by evaluator ({name}, K = {k}, honest)")),
             "reward per round (mean ± sd)",
             &ebars,
         )?;
@@ -258,21 +266,20 @@ fn rewards(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Resul
             ),
         ));
         if d_i == 0 {
-            let total: f64 = bars.iter().map(|b| b.mean.max(0.0)).sum();
             let hi = bars.iter().map(|b| b.mean).fold(f64::NEG_INFINITY, f64::max);
             let lo = bars.iter().map(|b| b.mean).fold(f64::INFINITY, f64::min);
             let _ = writeln!(
                 sec.text,
                 "Under the published configuration ({name}) with K = {k} and no attacker, the inference nodes earn, per round, {}. \
-                 Normalized to shares of the total, the best-paid node takes {:.2} and the worst-paid {:.2}, a ratio of \
-                 {:.1} (published: 0.62 for the largest model against 0.13 for the weakest in a 1B–3B pool, a ratio of 4.8). \
-                 The order follows quality net of latency cost, as the cost-aware design intends.",
+                 The best-paid node earns {:.3} per round and the worst-paid {:.3}, a ratio of {:.1} (published, on its \
+                 own normalization: 0.62 for the largest model against 0.13 for the weakest in a 1B–3B pool, a ratio of \
+                 4.8). The order follows quality net of latency cost, as the cost-aware design intends.",
                 bars.iter()
                     .map(|b| format!("{} {:.3} ± {:.3}", b.label, b.mean, b.spread))
                     .collect::<Vec<_>>()
                     .join(", "),
-                hi / total.max(1e-12),
-                lo / total.max(1e-12),
+                hi,
+                lo,
                 hi / lo.max(1e-12),
             );
         }
@@ -382,10 +389,13 @@ fn trust(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Result<
         let file = format!("trust_{}_{}.png", spec.attack, spec.trust);
         plot::line_chart(
             &ctx.out.join(&file),
-            &format!(
-                "Trust under {} (rho = {rho}, K = {k}): {}",
-                spec.attack,
-                defense_name(&spec.rule, &spec.trust)
+            &titled(
+                ctx,
+                &format!(
+                    "Trust under {} (rho = {rho}, K = {k}): {}",
+                    spec.attack,
+                    defense_name(&spec.rule, &spec.trust)
+                ),
             ),
             "round",
             "trust weight",
@@ -443,12 +453,13 @@ fn trust(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Result<
     let _ = writeln!(
         sec.text,
         "Each figure follows every evaluator's weight with ρ = {rho} malicious and K = {k}: the honest evaluators' mean, \
-         minimum and maximum, and each malicious evaluator. The published rule multiplies a weight by 1 + λ(0.5 − d) \
-         each round, so any evaluator that stays within 5 points of the consensus gains weight: honest evaluators and \
-         boosters alike climb to w_max = 2 and stay there, and the final weights detect nobody \
-         (detection AUC by attack: {}). Ours measures each evaluator against the others' weighted median and relative \
-         to the pool, so honest weights stay near 1 and attackers fall towards w_min \
-         (detection AUC by attack: {}). File: `trust.csv` (every evaluator, every sampled round).",
+         minimum and maximum, and each malicious evaluator (every evaluator is in `trust.csv`). The published rule \
+         multiplies a weight by 1 + λ(0.5 − d) each round, so any evaluator that stays within 5 points of the consensus \
+         gains weight: honest evaluators and attackers alike climb to w_max = 2 (detection AUC by attack: {}). Ours \
+         measures each evaluator against the unweighted median of the other members' reports (leaving out reports \
+         identical to its own), per task and relative to the pool, so its weights stay spread out around the typical \
+         evaluator instead of saturating (detection AUC by attack: {}). Each figure's caption gives the final mean \
+         weights of both groups.",
         auc("published"),
         auc("calibrated")
     );
@@ -505,7 +516,7 @@ fn committee_size(ctx: &Context, results: &mut serde_json::Map<String, Value>) -
     let pts = |f: fn(&CellResult) -> f64| res.iter().map(|r| (r.k as f64, f(r))).collect::<Vec<_>>();
     plot::line_chart(
         &ctx.out.join("committee_size_mean.png"),
-        "Mean reward per round against committee size K (honest world)",
+        &titled(ctx, "Mean reward per round against committee size K (honest world)"),
         "committee size K",
         "mean reward per round",
         &[
@@ -520,8 +531,24 @@ fn committee_size(ctx: &Context, results: &mut serde_json::Map<String, Value>) -
         ],
     )?;
     plot::line_chart(
+        &ctx.out.join("committee_size_var.png"),
+        &titled(ctx, "Variance of the reward per round against committee size K"),
+        "committee size K",
+        "variance of reward per round",
+        &[
+            Series {
+                name: "inference node".into(),
+                points: pts(|r| r.inference_reward_var),
+            },
+            Series {
+                name: "evaluator".into(),
+                points: pts(|r| r.evaluator_reward_var),
+            },
+        ],
+    )?;
+    plot::line_chart(
         &ctx.out.join("committee_size_cv.png"),
-        "Relative spread (sd / mean) of the reward per round against K",
+        &titled(ctx, "Relative spread (sd / mean) of the reward per round against K"),
         "committee size K",
         "coefficient of variation",
         &[
@@ -535,46 +562,95 @@ fn committee_size(ctx: &Context, results: &mut serde_json::Map<String, Value>) -
             },
         ],
     )?;
-    let first = &res[0];
-    let last = &res[res.len() - 1];
+    let (Some(first), Some(last)) = (res.first(), res.last()) else {
+        return Err(SimError::InvalidScenario {
+            name: "grid.ks".into(),
+            value: format!("{:?}", ctx.scenario.grid.ks),
+            reason: format!(
+                "no committee size fits this world (at most {} evaluators per round)",
+                ctx.world.max_k()
+            ),
+        });
+    };
     let cv = |r: &CellResult| r.evaluator_reward_var.sqrt() / r.evaluator_reward_mean.max(1e-12);
+    let trend = |a: f64, b: f64| {
+        if b > a {
+            "rises"
+        } else if b < a {
+            "falls"
+        } else {
+            "stays"
+        }
+    };
+    let inf_lo = res
+        .iter()
+        .map(|r| r.inference_reward_mean)
+        .fold(f64::INFINITY, f64::min);
+    let inf_hi = res
+        .iter()
+        .map(|r| r.inference_reward_mean)
+        .fold(f64::NEG_INFINITY, f64::max);
     let mut sec = Section {
         title: "Rewards against committee size".into(),
         figures: vec![
             (
                 "committee_size_mean.png".into(),
-                "Mean reward per round against K: the evaluator line falls as 1/K, the inference line is flat.".into(),
+                format!(
+                    "Mean reward per round against K: the evaluator's {} from {:.4} to {:.4}; the inference node's \
+                     ranges over {:.3}–{:.3}.",
+                    trend(first.evaluator_reward_mean, last.evaluator_reward_mean),
+                    first.evaluator_reward_mean,
+                    last.evaluator_reward_mean,
+                    inf_lo,
+                    inf_hi
+                ),
+            ),
+            (
+                "committee_size_var.png".into(),
+                format!(
+                    "Variance of the reward per round against K: the evaluator's {} from {:.2e} to {:.2e}.",
+                    trend(first.evaluator_reward_var, last.evaluator_reward_var),
+                    first.evaluator_reward_var,
+                    last.evaluator_reward_var
+                ),
             ),
             (
                 "committee_size_cv.png".into(),
-                "Standard deviation over mean of the reward per round against K, for each kind of node.".into(),
+                format!(
+                    "Standard deviation over mean of the reward per round: the evaluator's {} from {:.3} to {:.3}.",
+                    trend(cv(first), cv(last)),
+                    cv(first),
+                    cv(last)
+                ),
             ),
         ],
         files: vec!["committee_size.csv".into()],
         ..Default::default()
     };
+    let evaluator_var_rises = last.evaluator_reward_var > first.evaluator_reward_var;
     let _ = writeln!(
         sec.text,
-        "With a fixed evaluator budget split among K, each evaluator's reward per round falls from {:.4} at K = {} to {:.4} \
-         at K = {}, while the inference node's stays at {:.3}–{:.3}: as published, a larger committee pays each evaluator \
-         less and leaves inference rewards stable. The published paper also reports a rising evaluator variance; in absolute \
-         terms the per-round variance here changes with K from {:.2e} to {:.2e} (every reward is scaled by 1/K), and \
-         relative to its mean the spread {} from {:.3} to {:.3} (second figure). File: `committee_size.csv`.",
-        first.evaluator_reward_mean,
+        "Honest world, published configuration, K from {} to {}. Published: a larger committee lowers each evaluator's \
+         reward and raises its variance, while inference rewards stay roughly stable. Here the evaluator's mean reward \
+         per round {} ({:.4} → {:.4}): the fixed evaluator budget is split among K. Its variance {} ({:.2e} → {:.2e}): {}. \
+         The inference node's mean reward per round stays within {:.3}–{:.3}, since nothing in it depends on K. \
+         File: `committee_size.csv`.",
         first.k,
-        last.evaluator_reward_mean,
         last.k,
-        res.iter()
-            .map(|r| r.inference_reward_mean)
-            .fold(f64::INFINITY, f64::min),
-        res.iter()
-            .map(|r| r.inference_reward_mean)
-            .fold(f64::NEG_INFINITY, f64::max),
+        trend(first.evaluator_reward_mean, last.evaluator_reward_mean),
+        first.evaluator_reward_mean,
+        last.evaluator_reward_mean,
+        trend(first.evaluator_reward_var, last.evaluator_reward_var),
         first.evaluator_reward_var,
         last.evaluator_reward_var,
-        if cv(last) > cv(first) { "rises" } else { "does not rise" },
-        cv(first),
-        cv(last),
+        if evaluator_var_rises {
+            "as published"
+        } else {
+            "unlike the published result: every evaluator reward is scaled by B_eval/K, so its per-round variance \
+             shrinks roughly as 1/K², and only its spread relative to the mean (third figure) can grow"
+        },
+        inf_lo,
+        inf_hi,
     );
     results.insert(
         "committee_size".into(),
@@ -618,7 +694,7 @@ fn detection(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
         if attack != "none" {
             plot::heatmap(
                 &ctx.out.join(&file),
-                &format!("Detection AUC of trust weights under {attack} (K = {k})"),
+                &titled(ctx, &format!("Detection AUC under {attack} (K = {k})")),
                 "defense (rule+trust)",
                 "malicious ratio",
                 &trusted.iter().map(|(r, t)| defense_name(r, t)).collect::<Vec<_>>(),
@@ -640,7 +716,7 @@ fn detection(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
                 file,
                 format!(
                     "Detection under {attack}. Ours (calibrated trust) reaches an AUC of at least {} for ρ ≤ 0.3 and {} at \
-                     ρ = {high}; the published rule gives {} at ρ = 0.3 (0.5 is chance: its weights saturate).",
+                     ρ = {high}; the published rule gives {} at ρ = 0.3 (0.5 is chance).",
                     if low.is_empty() { "n/a".to_string() } else { format!("{worst_low:.2}") },
                     at(high, OURS).map_or("n/a".to_string(), |v| format!("{v:.2}")),
                     at(0.3, PUBLISHED).map_or("n/a".to_string(), |v| format!("{v:.2}")),
@@ -660,7 +736,7 @@ fn detection(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
         let file = format!("correlation_{attack}.png");
         plot::heatmap(
             &ctx.out.join(&file),
-            &format!("Consensus-truth Pearson correlation under {attack} (K = {k})"),
+            &titled(ctx, &format!("Consensus-truth correlation under {attack} (K = {k})")),
             "defense (rule+trust)",
             "malicious ratio",
             &defenses.iter().map(|(r, t)| defense_name(r, t)).collect::<Vec<_>>(),
@@ -705,7 +781,10 @@ fn alignment_rows(grid: &[CellResult]) -> Vec<Vec<String>> {
                 format!("{}", c.spearman),
                 format!("{}", c.mae),
                 format!("{}", c.payout_inflation),
+                format!("{}", c.inference_inflation),
+                format!("{}", c.evaluator_inflation),
                 opt(c.detection_auc),
+                c.trimmed_per_side.map_or_else(String::new, |g| g.to_string()),
             ]
         })
         .collect()
@@ -761,22 +840,46 @@ fn alignment_section(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
             "spearman",
             "mae",
             "payout_inflation",
+            "inference_inflation",
+            "evaluator_inflation",
             "detection_auc",
+            "trimmed_per_side",
         ],
         &alignment_rows(grid),
     )?;
     let k = fixed_k(ctx.scenario, ctx.world);
     let table = comparison_table(grid, k);
-    write_atomic(&ctx.out.join("comparison.md"), table.as_bytes())?;
-    // Mean vs median under attack, the published headline (0.748 vs 0.581).
-    let attacked: Vec<&CellResult> = grid
-        .iter()
-        .filter(|c| c.attack != "none" && c.rho > 0.0 && c.k == k && c.trust == "none")
-        .collect();
-    let mean_of = |rule: &str| {
-        let v: Vec<f64> = attacked.iter().filter(|c| c.rule == rule).map(|c| c.pearson).collect();
+    let header = format!(
+        "K = {k}, scenario {}, seed {}, {} rounds per cell, {} repetition(s).\n\n",
+        ctx.label, ctx.scenario.seed, ctx.scenario.rounds, ctx.scenario.seeds
+    );
+    write_atomic(&ctx.out.join("comparison.md"), (header + &table).as_bytes())?;
+    let find = |a: &str, rho: f64, (rule, trust): (&str, &str)| {
+        grid.iter()
+            .find(|c| c.attack == a && c.rho == rho && c.k == k && c.rule == rule && c.trust == trust)
+    };
+    // Mean against median under attack, the published headline (0.748 against 0.581).
+    let attacked = |rule: &str, f: fn(&CellResult) -> f64| {
+        let v: Vec<f64> = grid
+            .iter()
+            .filter(|c| c.attack != "none" && c.rho > 0.0 && c.k == k && c.trust == "none" && c.rule == rule)
+            .map(f)
+            .collect();
         v.iter().sum::<f64>() / v.len().max(1) as f64
     };
+    let (r_med, r_mean) = (attacked("median", |c| c.pearson), attacked("mean", |c| c.pearson));
+    let (e_med, e_mean) = (attacked("median", |c| c.mae), attacked("mean", |c| c.mae));
+    let per_attack: Vec<String> = ctx
+        .scenario
+        .grid
+        .attacks
+        .iter()
+        .filter(|a| *a != "none")
+        .filter_map(|a| {
+            let (m, n) = (find(a, 0.3, ("median", "none"))?, find(a, 0.3, ("mean", "none"))?);
+            Some(format!("{a} {:.3}/{:.3}", m.pearson, n.pearson))
+        })
+        .collect();
     let mut sec = Section {
         title: "Alignment table".into(),
         files: vec!["alignment.csv".into(), "comparison.md".into()],
@@ -785,29 +888,29 @@ fn alignment_section(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
     let _ = writeln!(
         sec.text,
         "`alignment.csv` has one row per rule × trust × attack × ρ × K ({} cells): Pearson and Spearman correlation of the \
-         consensus with the ground truth, mean absolute error, payout inflation (payouts made against payouts an \
-         all-honest committee would have made, relative) and the detection AUC of the trust weights. Averaged over every \
-         attack and ρ > 0 at K = {k}, the median correlates {:.3} with the ground truth and the plain mean {:.3} \
-         (published: 0.748 against 0.581 under attack; our synthetic evaluators are less noisy than the published \
-         learned scorers, so both correlations are higher, and the published attacks are not all ones that the mean \
-         suffers from). The comparison of the published rule, the plain median and ours at K = {k}:\n\n{table}",
+         consensus with the ground truth, mean absolute error, payout inflation (rewards paid minus the rewards an \
+         all-honest committee would have paid with the same rule and weights, per round; also split into its inference \
+         and evaluator parts), the detection AUC of the trust weights (empty without trust or without an attack), and \
+         how many scores a trimmed mean dropped per side (0 means it equalled the mean at that K).\n\n\
+         The published result: under attack, median consensus correlated 0.748 with the proxy against 0.581 for the \
+         mean. Averaged over every attack and ρ > 0 at K = {k}, the median correlates {r_med:.3} and the mean \
+         {r_mean:.3} here: the published ordering is {}. Per attack at ρ = 0.3 (median/mean): {}. Correlation ignores \
+         a constant shift, so boosting, sabotage and a coordinated shift barely lower the mean's correlation while \
+         they move its level; the mean absolute error shows that side (median {e_med:.3}, mean {e_mean:.3}). The \
+         comparison of the published rule, the plain median and ours at K = {k}:\n\n{table}",
         grid.len(),
-        mean_of("median"),
-        mean_of("mean"),
+        if r_med > r_mean { "reproduced" } else { "not reproduced" },
+        per_attack.join(", "),
     );
     // Where ours falls short: said plainly, with the numbers.
-    let find = |a: &str, rho: f64, (rule, trust): (&str, &str)| {
-        grid.iter()
-            .find(|c| c.attack == a && c.rho == rho && c.k == k && c.rule == rule && c.trust == trust)
-    };
     let mut weak = Vec::new();
     for c in grid
         .iter()
-        .filter(|c| c.k == k && c.rule == OURS.0 && c.trust == OURS.1 && c.rho > 0.0)
+        .filter(|c| c.k == k && c.rule == OURS.0 && c.trust == OURS.1 && c.rho > 0.0 && c.attack != "none")
     {
         let auc_low = c.detection_auc.is_some_and(|a| a < 0.9);
-        let worse = find(&c.attack, c.rho, MEDIAN).is_some_and(|m| c.pearson < m.pearson - 0.005);
-        if c.attack != "none" && (auc_low || worse) {
+        let worse = find(&c.attack, c.rho, MEDIAN).is_some_and(|m| c.pearson < m.pearson);
+        if auc_low || worse {
             weak.push(format!(
                 "{} at ρ = {} (AUC {}, r {:.3} against the median's {})",
                 c.attack,
@@ -821,18 +924,21 @@ fn alignment_section(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
     if weak.is_empty() {
         let _ = writeln!(
             sec.text,
-            "\nOurs detects every attack with AUC ≥ 0.9 at every ρ > 0 at K = {k} here."
+            "\nAt K = {k} ours detects every attack with AUC ≥ 0.9 at every ρ > 0 and never correlates below the median."
         );
     } else {
         let _ = writeln!(
             sec.text,
-            "\nWhere ours falls short at K = {k} (AUC below 0.9, or a correlation below the plain median's): {}. \
-             Coordinated attacks by half the pool (collusion, sybil at ρ = 0.5) make the attackers the typical evaluator: \
-             every leave-one-out reference and the pool's reference error are then theirs, and no rule that judges \
-             evaluators by agreement can tell them apart from the honest half; only gold spot-checks or stake can. \
-             The on-off attacker is honest until trusted and honest again whenever it is distrusted, so its final \
-             weight depends on where it stands in its cycle when the run ends; its damage to the consensus is what the \
-             correlation columns measure.",
+            "\nWhere ours falls short at K = {k} (AUC below 0.9, or any correlation below the plain median's): {}.\n\n\
+             Why, by kind. When half the pool attacks (ρ = 0.5), the attackers are as typical as the honest: in many \
+             committees they are the majority, so the leave-one-out references, and the pool's reference error, are \
+             theirs as often as not, and no rule that judges evaluators by agreement can tell the halves apart; a \
+             median-based consensus then belongs to whichever half agrees (coordinated attacks: collusion, sybil, \
+             constant, copycat agree exactly). Only outside evidence (gold spot-checks with known answers, or stake) \
+             can help there. The on-off attacker is honest until trusted and honest again whenever it is distrusted, \
+             so its final weight depends on where it stands in its cycle when the run ends; what it costs the \
+             consensus is what the correlation columns measure. Intermittent attackers are honest 70% of the time, so \
+             their error is close to an honest evaluator's at small ρ.",
             weak.join("; ")
         );
     }
@@ -844,8 +950,10 @@ fn write_report(ctx: &Context, sections: &[Section], results: serde_json::Map<St
     let _ = writeln!(
         md,
         "# poq experiment report\n\nScenario: {}. Seed {}. {} rounds per cell, {} repetition(s). {} evaluators, {} inference \
-         nodes.\n\nReproduce with `poq experiment all --out <dir>` (same scenario, seed and rounds give the same numbers on \
-         any machine and thread count).\n",
+         nodes.\n\nReproduce with `poq experiment all --out <dir>`: the same scenario, seed and rounds give the same \
+         numbers for any thread count (across platforms the last digits may differ: normal draws use the math \
+         library's `ln`, `sin` and `cos`). With one repetition, a detection AUC at ρ = 0.1 (2 attackers among 20) moves \
+         in steps of 1/36; `--seeds S` averages S repetitions.\n",
         ctx.label,
         ctx.scenario.seed,
         ctx.scenario.rounds,

@@ -37,8 +37,7 @@ pub struct LogRecord {
     pub gt_rouge_l: f64,
     /// Each evaluator's score in [0, 10].
     pub scores: BTreeMap<String, f64>,
-    /// Each evaluator's scoring latency (ms).
-    #[serde(default)]
+    /// Each evaluator's scoring latency (ms); every evaluator that scored needs one.
     pub eval_latency_ms: BTreeMap<String, f64>,
 }
 
@@ -112,6 +111,11 @@ impl ReplayWorld {
             if !(v.is_finite() && (0.0..=10.0).contains(&v)) {
                 return Err(format!("score of evaluator {name:?} is {v}, not in [0, 10]"));
             }
+        }
+        if let Some(name) = r.scores.keys().find(|k| !r.eval_latency_ms.contains_key(*k)) {
+            return Err(format!(
+                "eval_latency_ms has no entry for evaluator {name:?}, which scored"
+            ));
         }
         for (name, &v) in &r.eval_latency_ms {
             if !(v.is_finite() && v >= 0.0) {

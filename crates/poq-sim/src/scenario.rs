@@ -277,6 +277,11 @@ impl Default for Scenario {
     }
 }
 
+/// Most rounds per cell a scenario may ask for (each cell keeps two f64 per round).
+pub const MAX_ROUNDS: usize = 100_000_000;
+/// Most repetitions per cell.
+pub const MAX_SEEDS: usize = 10_000;
+
 fn invalid(name: &str, value: impl ToString, reason: &str) -> SimError {
     SimError::InvalidScenario {
         name: name.to_string(),
@@ -313,11 +318,11 @@ impl Scenario {
 
     /// Checks every value, naming the first bad one.
     pub fn validate(&self) -> Result<()> {
-        if self.rounds == 0 {
-            return Err(invalid("rounds", self.rounds, "must be at least 1"));
+        if !(1..=MAX_ROUNDS).contains(&self.rounds) {
+            return Err(invalid("rounds", self.rounds, "must be between 1 and 100,000,000"));
         }
-        if self.seeds == 0 {
-            return Err(invalid("seeds", self.seeds, "must be at least 1"));
+        if !(1..=MAX_SEEDS).contains(&self.seeds) {
+            return Err(invalid("seeds", self.seeds, "must be between 1 and 10,000"));
         }
         if !(0.0..=1.0).contains(&self.qa_fraction) {
             return Err(invalid("qa_fraction", self.qa_fraction, "must be in [0, 1]"));

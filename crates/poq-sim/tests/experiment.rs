@@ -49,9 +49,40 @@ fn all_writes_the_report_and_results() {
         }
         assert!(row["k"].is_u64());
         assert!(row["detection_auc"].is_number() || row["detection_auc"].is_null());
-        if row["trust"] == "none" || row["rho"] == 0.0 {
-            assert!(row["detection_auc"].is_null(), "{row}");
+        if row["trust"] == "none" || row["rho"] == 0.0 || row["attack"] == "none" {
+            assert!(row["detection_auc"].is_null(), "nothing to detect: {row}");
         }
+        assert_eq!(
+            row["trimmed_per_side"].is_null(),
+            row["rule"] != "trimmed-mean",
+            "{row}"
+        );
+    }
+    // The headline, read back from the file: ours detects boosters, the published rule
+    // does not, and ours tracks the truth better than the published configuration.
+    let cell = |rule: &str, trust: &str| {
+        alignment
+            .iter()
+            .find(|r| {
+                r["attack"] == "boosting" && r["rho"] == 0.3 && r["k"] == 7 && r["rule"] == rule && r["trust"] == trust
+            })
+            .expect("cell present")
+    };
+    let (ours, published) = (
+        cell("weighted-median", "calibrated"),
+        cell("weighted-mean", "published"),
+    );
+    assert!(ours["detection_auc"].as_f64().expect("auc") > 0.9);
+    assert!(published["detection_auc"].as_f64().expect("auc") < 0.7);
+    assert!(ours["pearson"].as_f64() > published["pearson"].as_f64());
+    // Payout inflation is the sum of its parts.
+    for row in alignment {
+        let (t, i, e) = (
+            row["payout_inflation"].as_f64().expect("t"),
+            row["inference_inflation"].as_f64().expect("i"),
+            row["evaluator_inflation"].as_f64().expect("e"),
+        );
+        assert!((t - (i + e)).abs() < 1e-12, "{row}");
     }
     assert_eq!(results["meta"]["seed"], 42);
     assert_eq!(results["meta"]["rounds"], 300);
@@ -69,8 +100,9 @@ fn all_writes_the_report_and_results() {
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{file}");
         figures += 1;
     }
-    // 2 rewards × 2, 2 trust policies × 2 attacks, 2 committee-size, 3 correlation + 2 detection maps.
-    assert_eq!(figures, 4 + 4 + 2 + 5, "{report}");
+    // 2 rewards × 2, 2 trust policies × 2 attacks, 3 committee-size, 3 correlation + 2 detection maps.
+    assert_eq!(figures, 4 + 4 + 3 + 5, "{report}");
+    assert!(report.contains("Seed 42"), "the report states its seed");
     for csv in [
         "alignment.csv",
         "rewards_inference.csv",
