@@ -134,6 +134,14 @@ pub enum CoreError {
         /// Round number.
         round: u64,
     },
+    /// A scorer could not score an item (a model failed, a judge's reply had no grade).
+    #[error("scorer {scorer} failed: {reason}")]
+    ScorerFailed {
+        /// The scorer's name.
+        scorer: String,
+        /// What went wrong, with the offending value.
+        reason: String,
+    },
     /// A name (rule, policy, attack) is not known.
     #[error("unknown {kind} {name:?}; expected one of: {expected}")]
     UnknownName {

@@ -15,6 +15,8 @@
 //!   implemented here ([`rng`]), so committees are identical on every platform;
 //! - [`attack`]: the nine malicious-evaluator behaviours as pure transforms;
 //! - [`round`]: the round state machine: reports in, an [`round::Outcome`] out;
+//! - [`scorer`]: the [`scorer::Scorer`] trait every evaluator implements, and the
+//!   lexical scorers;
 //! - [`stats`]: correlation, error and detection AUC for alignment reports.
 //!
 //! ## Design decisions
@@ -42,6 +44,7 @@ pub mod metrics;
 pub mod reward;
 pub mod rng;
 pub mod round;
+pub mod scorer;
 pub mod stats;
 pub mod trust;
 

@@ -6,4 +6,5 @@ mod committee;
 mod metrics;
 mod reward;
 mod round;
+mod scorer;
 mod trust;
