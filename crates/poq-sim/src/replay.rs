@@ -67,26 +67,31 @@ fn bad(path: &Path, line: usize, reason: String) -> SimError {
     }
 }
 
+/// Reads and validates every record of a log file, naming the line of any bad one.
+pub fn read_logs(path: &Path) -> Result<Vec<LogRecord>> {
+    let text = std::fs::read_to_string(path).map_err(|source| SimError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut raw = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let r: LogRecord = serde_json::from_str(line).map_err(|e| bad(path, i + 1, e.to_string()))?;
+        ReplayWorld::check(&r).map_err(|reason| bad(path, i + 1, reason))?;
+        raw.push(r);
+    }
+    if raw.is_empty() {
+        return Err(bad(path, 0, "no records".to_string()));
+    }
+    Ok(raw)
+}
+
 impl ReplayWorld {
     /// Reads and validates a log file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| SimError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut raw = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let r: LogRecord = serde_json::from_str(line).map_err(|e| bad(path, i + 1, e.to_string()))?;
-            Self::check(&r).map_err(|reason| bad(path, i + 1, reason))?;
-            raw.push(r);
-        }
-        if raw.is_empty() {
-            return Err(bad(path, 0, "no records".to_string()));
-        }
-        Ok(Self::from_records(&raw))
+        Ok(Self::from_records(&read_logs(path)?))
     }
 
     fn check(r: &LogRecord) -> std::result::Result<(), String> {

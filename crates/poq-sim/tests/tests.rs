@@ -1,5 +1,6 @@
 //! Integration tests of `poq-sim`: one test binary, one module per concept.
 
+mod audit;
 mod cell;
 mod experiment;
 mod plot;
