@@ -6,7 +6,8 @@
 //! - [`data`]: loaders for SQuAD v1.1 JSON, summarization JSON Lines and the `aclsum`
 //!   package, and the project's own QA set;
 //! - [`bi_encoder`]: sentence-transformers bi-encoders in candle;
-//! - [`llm`]: the generation interface and the OpenAI-compatible HTTP backend.
+//! - [`llm`]: the generation interface and the OpenAI-compatible HTTP backend;
+//! - [`gguf`]: GGUF chat models (SmolLM2) in process through candle.
 
 // Library code never unwraps; tests may.
 #![deny(clippy::unwrap_used)]
@@ -15,6 +16,7 @@ pub mod bi_encoder;
 pub mod data;
 pub mod error;
 pub mod fetch;
+pub mod gguf;
 pub mod llm;
 
 pub use error::{MlError, Result};

@@ -3,4 +3,5 @@
 mod bi_encoder;
 mod data;
 mod fetch;
+mod gguf;
 mod llm;

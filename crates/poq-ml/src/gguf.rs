@@ -1,0 +1,218 @@
+//! GGUF chat models run in process through candle's quantized llama (SmolLM2 and other
+//! llama-architecture models).
+//!
+//! Everything comes from the one GGUF file: the weights, the tokenizer (its token list
+//! and merges rebuilt into a byte-level BPE, the format GPT-2-style models use) and the
+//! chat template (`tokenizer.chat_template`, rendered with minijinja, the Jinja engine
+//! whose output matches transformers' for these templates). Decoding is greedy at
+//! temperature 0 and seeded otherwise.
+
+use crate::llm::{ChatMessage, Generation, GenerationParams, Generator};
+use crate::{MlError, Result};
+use candle_core::quantized::gguf_file;
+use candle_core::{Device, Tensor};
+use candle_transformers::generation::LogitsProcessor;
+use candle_transformers::models::quantized_llama::ModelWeights;
+use std::path::Path;
+use std::time::Instant;
+use tokenizers::Tokenizer;
+
+/// A GGUF chat model.
+pub struct GgufChat {
+    name: String,
+    model: ModelWeights,
+    tokenizer: Tokenizer,
+    template: String,
+    eos: u32,
+    device: Device,
+}
+
+fn fail(model: &str, reason: impl std::fmt::Display) -> MlError {
+    MlError::Model {
+        model: model.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+fn meta_str<'a>(c: &'a gguf_file::Content, key: &str, model: &str) -> Result<&'a String> {
+    c.metadata
+        .get(key)
+        .ok_or_else(|| fail(model, format!("GGUF metadata has no {key}")))?
+        .to_string()
+        .map_err(|e| fail(model, format!("{key}: {e}")))
+}
+
+fn meta_strings(c: &gguf_file::Content, key: &str, model: &str) -> Result<Vec<String>> {
+    c.metadata
+        .get(key)
+        .ok_or_else(|| fail(model, format!("GGUF metadata has no {key}")))?
+        .to_vec()
+        .map_err(|e| fail(model, format!("{key}: {e}")))?
+        .iter()
+        .map(|v| v.to_string().cloned().map_err(|e| fail(model, format!("{key}: {e}"))))
+        .collect()
+}
+
+/// Rebuilds a byte-level BPE tokenizer from GGUF metadata (`tokenizer.ggml.model` =
+/// "gpt2": tokens and merges). Control tokens (type 3) become special added tokens, so
+/// the chat template's `<|im_start|>` encodes as one token.
+fn tokenizer_from_gguf(c: &gguf_file::Content, model: &str) -> Result<Tokenizer> {
+    let kind = meta_str(c, "tokenizer.ggml.model", model)?;
+    if kind != "gpt2" {
+        return Err(fail(
+            model,
+            format!("tokenizer.ggml.model {kind:?} is not supported (only gpt2 byte-level BPE)"),
+        ));
+    }
+    let tokens = meta_strings(c, "tokenizer.ggml.tokens", model)?;
+    let merges = meta_strings(c, "tokenizer.ggml.merges", model)?;
+    let types: Vec<i32> = match c.metadata.get("tokenizer.ggml.token_type") {
+        Some(v) => v
+            .to_vec()
+            .map_err(|e| fail(model, e))?
+            .iter()
+            .map(|t| t.to_i32().map_err(|e| fail(model, e)))
+            .collect::<Result<_>>()?,
+        None => Vec::new(),
+    };
+    let vocab: serde_json::Map<String, serde_json::Value> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), serde_json::json!(i)))
+        .collect();
+    let added: Vec<serde_json::Value> = tokens
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| types.get(*i) == Some(&3))
+        .map(|(i, t)| {
+            serde_json::json!({"id": i, "content": t, "single_word": false, "lstrip": false,
+                               "rstrip": false, "normalized": false, "special": true})
+        })
+        .collect();
+    // The pre-tokenizer of SmolLM2's own tokenizer.json: single digits, then GPT-2's
+    // byte-level split.
+    let spec = serde_json::json!({
+        "version": "1.0",
+        "truncation": null,
+        "padding": null,
+        "added_tokens": added,
+        "normalizer": null,
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Digits", "individual_digits": true},
+            {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}
+        ]},
+        "post_processor": null,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+        "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
+                  "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false,
+                  "vocab": vocab, "merges": merges}
+    });
+    spec.to_string()
+        .parse::<Tokenizer>()
+        .map_err(|e| fail(model, format!("building the tokenizer from GGUF metadata: {e}")))
+}
+
+impl GgufChat {
+    /// Loads a GGUF file (llama architecture, gpt2 tokenizer, with a chat template).
+    pub fn load(path: &Path) -> Result<Self> {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| path.display().to_string());
+        let mut file = std::fs::File::open(path).map_err(|source| MlError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let content = gguf_file::Content::read(&mut file).map_err(|e| fail(&name, format!("not a GGUF file: {e}")))?;
+        let tokenizer = tokenizer_from_gguf(&content, &name)?;
+        let template = meta_str(&content, "tokenizer.chat_template", &name)?.clone();
+        let eos = content
+            .metadata
+            .get("tokenizer.ggml.eos_token_id")
+            .ok_or_else(|| fail(&name, "GGUF metadata has no tokenizer.ggml.eos_token_id"))?
+            .to_u32()
+            .map_err(|e| fail(&name, e))?;
+        let device = Device::Cpu;
+        let model = ModelWeights::from_gguf(content, &mut file, &device).map_err(|e| fail(&name, e))?;
+        Ok(Self {
+            name,
+            model,
+            tokenizer,
+            template,
+            eos,
+            device,
+        })
+    }
+
+    /// The prompt the chat template makes of `messages`, ready for the assistant's turn.
+    pub fn render(&self, messages: &[ChatMessage]) -> Result<String> {
+        let mut env = minijinja::Environment::new();
+        env.add_template("chat", &self.template)
+            .map_err(|e| fail(&self.name, format!("chat template: {e}")))?;
+        let tmpl = env.get_template("chat").map_err(|e| fail(&self.name, e))?;
+        tmpl.render(minijinja::context! { messages => messages, add_generation_prompt => true })
+            .map_err(|e| fail(&self.name, format!("rendering the chat template: {e}")))
+    }
+
+    /// Token ids of `text` (no special tokens added; the template supplies them).
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        Ok(self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| fail(&self.name, e))?
+            .get_ids()
+            .to_vec())
+    }
+
+    /// Text of token ids, special tokens skipped.
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.tokenizer.decode(ids, true).map_err(|e| fail(&self.name, e))
+    }
+}
+
+impl Generator for GgufChat {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn generate(&mut self, messages: &[ChatMessage], params: &GenerationParams) -> Result<Generation> {
+        let start = Instant::now();
+        let prompt = self.render(messages)?;
+        let ids = self.encode(&prompt)?;
+        let temperature = (params.temperature > 0.0).then_some(params.temperature);
+        let mut sampler = LogitsProcessor::new(params.seed.unwrap_or(0), temperature, None);
+        let name = self.name.clone();
+        let err = |e: candle_core::Error| fail(&name, e);
+        let input = Tensor::new(ids.as_slice(), &self.device)
+            .and_then(|t| t.unsqueeze(0))
+            .map_err(err)?;
+        // index_pos 0 restarts the attention cache: each call is a fresh conversation.
+        let mut logits = self.model.forward(&input, 0).and_then(|l| l.squeeze(0)).map_err(err)?;
+        let mut out: Vec<u32> = Vec::new();
+        for step in 0..params.max_tokens as usize {
+            let next = sampler.sample(&logits).map_err(err)?;
+            if next == self.eos {
+                break;
+            }
+            out.push(next);
+            if step + 1 == params.max_tokens as usize {
+                break;
+            }
+            let input = Tensor::new(&[next], &self.device)
+                .and_then(|t| t.unsqueeze(0))
+                .map_err(err)?;
+            logits = self
+                .model
+                .forward(&input, ids.len() + step)
+                .and_then(|l| l.squeeze(0))
+                .map_err(err)?;
+        }
+        let text = self.decode(&out)?;
+        Ok(Generation {
+            text: text.trim().to_string(),
+            latency_ms: start.elapsed().as_secs_f64() * 1000.0,
+            prompt_tokens: Some(ids.len() as u64),
+            completion_tokens: Some(out.len() as u64),
+        })
+    }
+}

@@ -1,0 +1,48 @@
+//! Tests of `poq_ml::gguf` on the real SmolLM2-135M-Instruct GGUF (fetched through pip,
+//! or from `POQ_SMOLLM_GGUF`).
+
+use poq_ml::gguf::GgufChat;
+use poq_ml::llm::{ChatMessage, GenerationParams, Generator};
+use std::path::PathBuf;
+
+fn model_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("POQ_SMOLLM_GGUF") {
+        return PathBuf::from(p);
+    }
+    let dir = poq_ml::fetch::fetch_model("smollm2-135m-instruct", &poq_ml::fetch::default_cache_dir()).unwrap();
+    dir.join("SmolLM2-135M-Instruct.Q4_1.gguf")
+}
+
+#[test]
+fn smollm2_chats() {
+    let mut m = GgufChat::load(&model_path()).unwrap();
+    // The GGUF's ChatML template, rendered as transformers renders it (system turn
+    // added when the first message is not a system message).
+    let prompt = m.render(&[ChatMessage::user("Hi")]).unwrap();
+    assert_eq!(
+        prompt,
+        "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n\
+         <|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+    );
+    // Control tokens are single ids (1 = <|im_start|>, 2 = <|im_end|> in this vocabulary).
+    let ids = m.encode("<|im_start|>user\nHi<|im_end|>").unwrap();
+    assert_eq!(ids.first(), Some(&1));
+    assert_eq!(ids.last(), Some(&2));
+    let text = "Byte-level BPE keeps spaces, digits 12345 and accents: café.";
+    assert_eq!(m.decode(&m.encode(text).unwrap()).unwrap(), text);
+    // Digits are split one by one, as SmolLM2's tokenizer does.
+    assert_eq!(m.encode("2024").unwrap().len(), 4);
+
+    let params = GenerationParams {
+        max_tokens: 12,
+        temperature: 0.0,
+        seed: Some(1),
+    };
+    let q = [ChatMessage::user("What is the capital of France? Answer in one word.")];
+    let a = m.generate(&q, &params).unwrap();
+    assert!(a.text.contains("Paris"), "answer {:?}", a.text);
+    assert!(a.completion_tokens.unwrap() <= 12 && a.prompt_tokens.unwrap() > 10);
+    // Greedy decoding is deterministic, and each call starts a fresh conversation.
+    let b = m.generate(&q, &params).unwrap();
+    assert_eq!(a.text, b.text);
+}
