@@ -8,6 +8,7 @@
 // Library and binary code never unwraps; tests may.
 #![deny(clippy::unwrap_used)]
 
+mod collect;
 mod demo;
 mod jsonl;
 mod models;
@@ -74,6 +75,11 @@ enum Command {
     /// writes `{"score": number in [0, 10], "raw": number}` per line (raw: the overlap,
     /// cosine or logit before mapping). Same error contract as `poq metrics`.
     Score(score::ScoreArgs),
+    /// Run real models over a workload and score every answer with every evaluator.
+    ///
+    /// Writes the replay format that `poq sim --logs`, `poq experiment --logs` and
+    /// `poq audit` read; resumable (an existing output file is continued).
+    Collect(collect::CollectArgs),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +100,7 @@ fn main() -> ExitCode {
         Command::Models(cmd) => models::run(&cmd),
         Command::Audit(args) => sim::run_audit(&args),
         Command::Score(args) => score::run(&args),
+        Command::Collect(args) => collect::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -122,6 +122,15 @@ pub fn parse_squad(text: &str, path: &Path) -> Result<Vec<QaItem>> {
     Ok(items)
 }
 
+/// The project's own QA set (data/poq-qa/poq-qa-v1.json), built into the binary so
+/// `poq collect` works from any directory.
+pub const PROJECT_QA: &str = include_str!("../../../data/poq-qa/poq-qa-v1.json");
+
+/// The project's own QA set, parsed and checked.
+pub fn project_qa() -> Result<Vec<QaItem>> {
+    parse_squad(PROJECT_QA, Path::new("data/poq-qa/poq-qa-v1.json"))
+}
+
 /// Loads a SQuAD v1.1 JSON file.
 pub fn load_squad(path: &Path) -> Result<Vec<QaItem>> {
     parse_squad(&read(path)?, path)

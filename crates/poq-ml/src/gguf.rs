@@ -144,6 +144,11 @@ impl GgufChat {
         })
     }
 
+    /// Renames the model (the name records and logs carry).
+    pub fn set_name(&mut self, name: &str) {
+        self.name = name.to_string();
+    }
+
     /// The prompt the chat template makes of `messages`, ready for the assistant's turn.
     pub fn render(&self, messages: &[ChatMessage]) -> Result<String> {
         let mut env = minijinja::Environment::new();

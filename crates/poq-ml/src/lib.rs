@@ -7,16 +7,20 @@
 //!   package, and the project's own QA set;
 //! - [`bi_encoder`]: sentence-transformers bi-encoders in candle;
 //! - [`llm`]: the generation interface and the OpenAI-compatible HTTP backend;
-//! - [`gguf`]: GGUF chat models (SmolLM2) in process through candle.
+//! - [`gguf`]: GGUF chat models (SmolLM2) in process through candle;
+//! - [`judge`]: LLM-as-judge scoring with robust grade parsing;
+//! - [`collect`]: real answers scored by every evaluator, in the replay format, resumable.
 
 // Library code never unwraps; tests may.
 #![deny(clippy::unwrap_used)]
 
 pub mod bi_encoder;
+pub mod collect;
 pub mod data;
 pub mod error;
 pub mod fetch;
 pub mod gguf;
+pub mod judge;
 pub mod llm;
 
 pub use error::{MlError, Result};

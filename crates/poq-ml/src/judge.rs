@@ -1,0 +1,99 @@
+//! LLM-as-judge: a chat model asked for a 0–10 grade (spec §6).
+//!
+//! The grade is parsed robustly ("7", "Score: 7/10", "**8.5**", "I'd give it a 6."):
+//! the first number in [0, 10] in the reply, skipping a "/10" denominator. A reply
+//! without one is an explicit failure naming the reply, never a silent default.
+
+use crate::llm::{ChatMessage, GenerationParams, Generator};
+use poq_core::CoreError;
+use poq_core::scorer::{Score, ScoreInput, Scorer};
+
+/// Extracts a 0–10 grade from a judge's reply.
+pub fn parse_grade(reply: &str) -> Option<f64> {
+    let chars: Vec<char> = reply.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            while i < chars.len()
+                && (chars[i].is_ascii_digit()
+                    || (chars[i] == '.' && i + 1 < chars.len() && chars[i + 1].is_ascii_digit()))
+            {
+                i += 1;
+            }
+            let number: String = chars[start..i].iter().collect();
+            // A number right after '/' is a denominator ("7/10"), not a grade.
+            let after_slash = start > 0 && chars[..start].iter().rev().find(|c| !c.is_whitespace()) == Some(&'/');
+            if !after_slash {
+                if let Ok(v) = number.parse::<f64>() {
+                    if (0.0..=10.0).contains(&v) {
+                        return Some(v);
+                    }
+                }
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// The instruction given to the judge.
+fn prompt(input: &ScoreInput<'_>) -> String {
+    let mut p = format!(
+        "Rate the answer to the question below for correctness and quality on a scale from 0 (useless) to 10 (perfect). \
+         Reply with the number only.\n\nQuestion: {}\n\nAnswer: {}\n",
+        input.prompt, input.output
+    );
+    if let Some(r) = input.reference {
+        p.push_str(&format!("\nA correct reference answer: {r}\n"));
+    }
+    p.push_str("\nGrade (0-10):");
+    p
+}
+
+/// An evaluator that asks a chat model for a grade.
+pub struct Judge<G: Generator> {
+    model: G,
+    name: String,
+    params: GenerationParams,
+}
+
+impl<G: Generator> Judge<G> {
+    /// A judge backed by `model`, decoding greedily with at most 8 new tokens.
+    pub fn new(model: G) -> Self {
+        let name = format!("judge-{}", model.name());
+        Self {
+            model,
+            name,
+            params: GenerationParams {
+                max_tokens: 8,
+                temperature: 0.0,
+                seed: Some(0),
+            },
+        }
+    }
+}
+
+impl<G: Generator> Scorer for Judge<G> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn score_batch(&mut self, inputs: &[ScoreInput<'_>]) -> poq_core::Result<Vec<Score>> {
+        inputs
+            .iter()
+            .map(|i| {
+                let reply = self.model.generate(&[ChatMessage::user(prompt(i))], &self.params)?;
+                let grade = parse_grade(&reply.text).ok_or_else(|| CoreError::ScorerFailed {
+                    scorer: self.name.clone(),
+                    reason: format!("the reply {:?} contains no grade between 0 and 10", reply.text),
+                })?;
+                Ok(Score {
+                    score: grade,
+                    raw: grade,
+                })
+            })
+            .collect()
+    }
+}
