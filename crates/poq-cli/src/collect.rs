@@ -24,8 +24,9 @@ pub struct CollectArgs {
     /// smollm2-135m-instruct).
     #[arg(long, value_delimiter = ',')]
     models: Vec<String>,
-    /// Evaluators, comma separated: lexical-f1, lexical-rougeL, judge (SmolLM2 asked
-    /// for a grade). Default: all of them.
+    /// Evaluators, comma separated: bi-encoder (all-MiniLM-L6-v2 cosine with the
+    /// reference), lexical-f1, lexical-rougeL, judge (SmolLM2 asked for a grade).
+    /// Default: all of them.
     #[arg(long, value_delimiter = ',')]
     evaluators: Vec<String>,
     /// Use only the first N prompts.
@@ -90,7 +91,9 @@ pub fn run(args: &CollectArgs) -> Result<()> {
         models.push(Box::new(m));
     }
     let eval_names: Vec<String> = if args.evaluators.is_empty() {
-        ["lexical-f1", "lexical-rougeL", "judge"].map(String::from).to_vec()
+        ["bi-encoder", "lexical-f1", "lexical-rougeL", "judge"]
+            .map(String::from)
+            .to_vec()
     } else {
         args.evaluators.clone()
     };

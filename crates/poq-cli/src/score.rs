@@ -8,13 +8,15 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 
 /// The evaluators `poq score` and `poq collect` can build.
-pub const EVALUATORS: &str = "lexical-f1, lexical-rougeL";
+pub const EVALUATORS: &str = "bi-encoder, lexical-f1, lexical-rougeL";
 
 /// Arguments of `poq score`.
 #[derive(clap::Args, Debug)]
 pub struct ScoreArgs {
-    /// The evaluator: lexical-f1 or lexical-rougeL (overlap of the output with the
-    /// prompt, ×10).
+    /// The evaluator: bi-encoder (cosine of the output with the reference, or the
+    /// prompt when there is none, clipped to [0, 1] ×10; all-MiniLM-L6-v2 unless
+    /// --model names another sentence-transformers directory), lexical-f1 or
+    /// lexical-rougeL (overlap of the output with the prompt, ×10).
     #[arg(long)]
     evaluator: String,
     /// Model directory, for model-backed evaluators.
@@ -30,6 +32,17 @@ pub fn make_scorer(name: &str, model: Option<&std::path::Path>) -> Result<Box<dy
     let scorer: Box<dyn Scorer> = match name {
         "lexical-f1" => Box::new(Lexical::new(Overlap::TokenF1)),
         "lexical-rougeL" => Box::new(Lexical::new(Overlap::RougeL)),
+        "bi-encoder" => {
+            let dir = match model {
+                Some(d) => d.to_path_buf(),
+                None => poq_ml::fetch::fetch_model("all-minilm-l6-v2", &poq_ml::fetch::default_cache_dir())
+                    .context("fetching all-MiniLM-L6-v2")?,
+            };
+            Box::new(
+                poq_ml::bi_encoder::BiEncoderScorer::load(&dir)
+                    .with_context(|| format!("loading the bi-encoder from {}", dir.display()))?,
+            )
+        }
         _ => bail!("unknown evaluator {name:?}; expected one of: {EVALUATORS}"),
     };
     if let (Some(m), true) = (model, name.starts_with("lexical")) {

