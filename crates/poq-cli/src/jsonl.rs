@@ -22,6 +22,16 @@ impl std::fmt::Display for BadLine {
 
 impl std::error::Error for BadLine {}
 
+/// Parses one input line (without its line ending) as a JSON object of type `T`; the
+/// error is the reason a bad line is bad (invalid UTF-8, blank, or invalid JSON).
+pub fn parse_line<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> std::result::Result<T, String> {
+    match std::str::from_utf8(bytes) {
+        Err(e) => Err(format!("not valid UTF-8: {e}")),
+        Ok(line) if line.trim().is_empty() => Err("empty line; expected one JSON object".to_string()),
+        Ok(line) => serde_json::from_str::<T>(line).map_err(|e| format!("invalid JSON: {e}")),
+    }
+}
+
 /// Reads stdin line by line, maps each through `f`, writes one JSON line per input line.
 /// Blank lines are bad lines too: skipping them would break the one-output-per-input
 /// contract that lets other tools zip inputs with outputs.
@@ -47,11 +57,7 @@ where
                 buf.pop();
             }
         }
-        let parsed = match std::str::from_utf8(&buf) {
-            Err(e) => Err(format!("not valid UTF-8: {e}")),
-            Ok(line) if line.trim().is_empty() => Err("empty line; expected one JSON object".to_string()),
-            Ok(line) => serde_json::from_str::<T>(line).map_err(|e| format!("invalid JSON: {e}")),
-        };
+        let parsed = parse_line::<T>(&buf);
         match parsed.and_then(&mut f) {
             Ok(value) => {
                 serde_json::to_writer(&mut out, &value).context("writing stdout")?;

@@ -113,11 +113,7 @@ pub fn run(args: &ScoreArgs) -> Result<()> {
         if bytes.last() == Some(&b'\r') {
             bytes.pop();
         }
-        let parsed = match std::str::from_utf8(&bytes) {
-            Err(e) => Err(format!("not valid UTF-8: {e}")),
-            Ok(l) if l.trim().is_empty() => Err("empty line; expected one JSON object".to_string()),
-            Ok(l) => serde_json::from_str::<Input>(l).map_err(|e| format!("invalid JSON: {e}")),
-        };
+        let parsed = crate::jsonl::parse_line::<Input>(&bytes);
         match parsed {
             Ok(input) => {
                 if batch.is_empty() {

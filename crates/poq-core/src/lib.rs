@@ -10,6 +10,7 @@
 //!   weighted median), each with its breakdown point;
 //! - [`trust`]: trust policies behind one trait: the published multiplicative rule,
 //!   reproduced with its flaw, and ours;
+//! - [`record`]: the logged record format shared by collection, replay and audits;
 //! - [`reward`]: linear quality-minus-cost rewards for inference and evaluator nodes;
 //! - [`committee`]: K-of-N committee sampling from a 32-byte seed with a generator
 //!   implemented here ([`rng`]), so committees are identical on every platform;
@@ -41,6 +42,7 @@ pub mod attack;
 pub mod committee;
 pub mod error;
 pub mod metrics;
+pub mod record;
 pub mod reward;
 pub mod rng;
 pub mod round;

@@ -9,7 +9,6 @@ use crate::llm::{ChatMessage, GenerationParams, Generator};
 use crate::{MlError, Result};
 use poq_core::metrics;
 use poq_core::scorer::{ScoreInput, Scorer, check_score};
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
@@ -61,35 +60,7 @@ pub fn summarization_prompts(items: &[crate::data::SummarizationItem]) -> Vec<Pr
         .collect()
 }
 
-/// One output line (the replay format of `poq_sim::replay`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Record {
-    /// Prompt identifier.
-    pub prompt_id: String,
-    /// "qa" or "summarization".
-    pub task: String,
-    /// The model.
-    pub node: String,
-    /// Its answer.
-    pub output: String,
-    /// Generation latency (ms).
-    pub latency_ms: f64,
-    /// SQuAD token F1 against the references (max over them).
-    pub gt_f1: f64,
-    /// ROUGE-L F against the references (max over them).
-    #[serde(rename = "gt_rougeL")]
-    pub gt_rouge_l: f64,
-    /// Each evaluator's score in [0, 10].
-    pub scores: BTreeMap<String, f64>,
-    /// Each evaluator's scoring latency (ms).
-    pub eval_latency_ms: BTreeMap<String, f64>,
-    /// Evaluators that failed on this record, with the reason (e.g. a judge reply with
-    /// no grade); they have no score.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub failures: BTreeMap<String, String>,
-    /// Prompt and generated token counts, when known.
-    pub tokens: (Option<u64>, Option<u64>),
-}
+pub use poq_core::record::LogRecord as Record;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> MlError + '_ {
     move |source| MlError::Io {
@@ -177,7 +148,8 @@ pub fn collect(
                 scores: BTreeMap::new(),
                 eval_latency_ms: BTreeMap::new(),
                 failures: BTreeMap::new(),
-                tokens: (g.prompt_tokens, g.completion_tokens),
+                prompt_tokens: g.prompt_tokens,
+                completion_tokens: g.completion_tokens,
             };
             for e in evaluators.iter_mut() {
                 let name = e.name().to_string();

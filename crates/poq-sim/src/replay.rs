@@ -13,33 +13,9 @@ use crate::{Result, SimError};
 use poq_core::EvaluatorId;
 use poq_core::committee::draw_uniform;
 use poq_core::rng::{Xoshiro256PlusPlus, below};
-use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::path::Path;
 
-/// One logged record, as read.
-#[derive(Debug, Clone, Deserialize)]
-pub struct LogRecord {
-    /// Prompt identifier.
-    pub prompt_id: String,
-    /// "qa" or "summarization".
-    pub task: String,
-    /// Inference node (model) name.
-    pub node: String,
-    /// The model's output text.
-    pub output: String,
-    /// Inference latency (ms).
-    pub latency_ms: f64,
-    /// SQuAD token F1 of the output against the references, in [0, 1].
-    pub gt_f1: f64,
-    /// ROUGE-L F of the output against the references, in [0, 1].
-    #[serde(rename = "gt_rougeL")]
-    pub gt_rouge_l: f64,
-    /// Each evaluator's score in [0, 10].
-    pub scores: BTreeMap<String, f64>,
-    /// Each evaluator's scoring latency (ms); every evaluator that scored needs one.
-    pub eval_latency_ms: BTreeMap<String, f64>,
-}
+pub use poq_core::record::LogRecord;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Record {

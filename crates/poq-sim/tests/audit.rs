@@ -18,6 +18,9 @@ fn rec(task: &str, node: &str, f1: f64, rl: f64, latency: f64, scores: &[(&str, 
             .map(|(n, s, _)| (n.to_string(), *s))
             .collect::<BTreeMap<_, _>>(),
         eval_latency_ms: scores.iter().map(|(n, _, l)| (n.to_string(), *l)).collect(),
+        failures: BTreeMap::new(),
+        prompt_tokens: None,
+        completion_tokens: None,
     }
 }
 
