@@ -390,13 +390,29 @@ pub fn line_chart(path: &Path, title: &str, x_label: &str, y_label: &str, series
     })
 }
 
+/// The size of one heatmap cell along an axis: fill `preferred` pixels, but never less
+/// than `min` per cell, and never more than [`MAX_SIDE`] in all; an error when even
+/// 2-pixel cells do not fit.
+fn fit_cells(preferred: i32, margins: i32, count: usize, min: i32, what: &str) -> std::result::Result<i32, String> {
+    let n = count as i32;
+    let mut cell = ((preferred - margins) / n).max(min);
+    if margins + cell * n > MAX_SIDE as i32 {
+        cell = (MAX_SIDE as i32 - margins) / n;
+    }
+    if cell < 2 {
+        return Err(format!("{count} {what} do not fit in {MAX_SIDE} pixels"));
+    }
+    Ok(cell)
+}
+
 /// Heatmap: row `r` is `y_ticks[r]` (top to bottom as given), column `c` is `x_ticks[c]`,
 /// `values[r][c]` is the cell (`None` is drawn light grey with "n/a"). Colours follow a
 /// viridis ramp over `range` (values outside it get the end colour but their own
 /// annotation); every cell shows its value to two decimals when the cell is big enough for
 /// legible text; a colour bar on the right gives the scale. The image is at least
 /// [`WIDTH`]×[`HEIGHT`] and grows (up to [`MAX_SIDE`]) so that cells stay at least ~60×28 px.
-#[allow(clippy::too_many_arguments)] // The lead's experiment code calls exactly this signature.
+// Eight arguments: the figure needs every one, and experiment code calls this shape.
+#[allow(clippy::too_many_arguments)]
 pub fn heatmap(
     path: &Path,
     title: &str,
@@ -507,25 +523,11 @@ impl HeatmapLayout {
 
         let left = 15 + 24 + 12 + y_tick_w + 10;
         let right = 25 + 22 + 8 + bar_label_w + 20;
-        let max_w = MAX_SIDE as i32;
-        let mut cell_w = ((WIDTH as i32 - left - right) / cols as i32).max(min_cell_w);
-        if left + right + cell_w * cols as i32 > max_w {
-            cell_w = (max_w - left - right) / cols as i32;
-        }
-        if cell_w < 2 {
-            return Err(format!("{cols} columns do not fit in {MAX_SIDE} pixels").into());
-        }
+        let cell_w = fit_cells(WIDTH as i32, left + right, cols, min_cell_w, "columns")?;
         let rotate_x = x_tick_w + 8 > cell_w;
         let x_tick_span = if rotate_x { x_tick_w } else { x_tick_h };
         let bottom = 10 + x_tick_span + 14 + 24 + 12;
-        let max_h = MAX_SIDE as i32;
-        let mut cell_h = ((HEIGHT as i32 - TITLE_H - bottom) / rows as i32).max(MIN_CELL_H);
-        if TITLE_H + bottom + cell_h * rows as i32 > max_h {
-            cell_h = (max_h - TITLE_H - bottom) / rows as i32;
-        }
-        if cell_h < 2 {
-            return Err(format!("{rows} rows do not fit in {MAX_SIDE} pixels").into());
-        }
+        let cell_h = fit_cells(HEIGHT as i32, TITLE_H + bottom, rows, MIN_CELL_H, "rows")?;
         let needed_w = left + right + cell_w * cols as i32;
         let needed_h = TITLE_H + bottom + cell_h * rows as i32;
         let width = needed_w.max(WIDTH as i32);
