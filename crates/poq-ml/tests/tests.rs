@@ -2,8 +2,10 @@
 
 mod bi_encoder;
 mod collect;
+mod cross_encoder;
 mod data;
 mod fetch;
+mod gemma;
 mod gguf;
 mod judge;
 mod llm;

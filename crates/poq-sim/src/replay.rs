@@ -148,6 +148,45 @@ impl ReplayWorld {
         }
     }
 
+    /// Seats every logged evaluator on `n` evaluator nodes ("name#1" .. "name#n"),
+    /// which report the same honest score: the same model on the same input is
+    /// deterministic, so a network of many evaluator nodes running a few models looks
+    /// like this. Attacks then corrupt nodes, not models. `n` = 0 is an error.
+    pub fn with_replicas(self, n: usize) -> Result<Self> {
+        if n == 0 {
+            return Err(SimError::InvalidScenario {
+                name: "replicas".to_string(),
+                value: n.to_string(),
+                reason: "each logged evaluator needs at least one node".to_string(),
+            });
+        }
+        if n == 1 {
+            return Ok(self);
+        }
+        let evaluators = self
+            .evaluators
+            .iter()
+            .flat_map(|e| (1..=n).map(move |r| format!("{e}#{r}")))
+            .collect();
+        let records = self
+            .records
+            .into_iter()
+            .map(|r| Record {
+                scores: r
+                    .scores
+                    .iter()
+                    .flat_map(|&(e, s, l)| (0..n).map(move |k| (e * n as EvaluatorId + k as EvaluatorId, s, l)))
+                    .collect(),
+                ..r
+            })
+            .collect();
+        Ok(Self {
+            nodes: self.nodes,
+            evaluators,
+            records,
+        })
+    }
+
     /// Number of records.
     pub fn len(&self) -> usize {
         self.records.len()

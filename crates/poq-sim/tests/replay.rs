@@ -113,3 +113,35 @@ fn bad_logs_name_the_line() {
         assert!(err.to_string().contains(needle), "{name}: {err} lacks {needle:?}");
     }
 }
+
+#[test]
+fn replicas_seat_each_logged_evaluator_on_several_nodes() {
+    let w = ReplayWorld::load(&write("replicas.jsonl", &logs()))
+        .expect("loads")
+        .with_replicas(3)
+        .expect("3 replicas");
+    assert_eq!((w.evaluators(), w.max_k()), (12, 12));
+    assert_eq!(w.evaluator_name(0), "bi#1");
+    assert_eq!(w.evaluator_name(5), "cross#3");
+    assert_eq!(w.evaluator_name(11), "lex#3");
+    let mut rng = poq_core::rng::Xoshiro256PlusPlus::from_u64(5);
+    let mut d = RoundDraw::default();
+    for _ in 0..200 {
+        w.draw(&mut rng, 7, &mut d);
+        assert_eq!(d.committee.len(), 7);
+        assert!(d.committee.windows(2).all(|p| p[0] < p[1]));
+        // Replicas of one evaluator report one score; ids 0-2 are "bi", 3-5 "cross"...
+        for (i, &e) in d.committee.iter().enumerate() {
+            for (j, &f) in d.committee.iter().enumerate() {
+                if e / 3 == f / 3 {
+                    assert_eq!(d.honest[i], d.honest[j], "{d:?}");
+                }
+            }
+        }
+    }
+    let err = ReplayWorld::load(&write("replicas0.jsonl", &logs()))
+        .expect("loads")
+        .with_replicas(0)
+        .expect_err("0 replicas");
+    assert!(err.to_string().contains("replicas = 0"), "{err}");
+}
