@@ -294,13 +294,15 @@ pub fn run_audit(args: &AuditArgs) -> Result<()> {
         records.len(),
         args.logs.display()
     );
+    // Names as wide as the longest, so columns stay aligned for any evaluator's name.
+    let w = a.evaluators.iter().map(|e| e.evaluator.len()).max().unwrap_or(0).max(9);
     println!(
-        "{:<14} {:<20} {:>5} {:>9} {:>9} {:>9} {:>9} {:>11}",
+        "{:<14} {:<w$} {:>5} {:>9} {:>9} {:>9} {:>9} {:>11}",
         "task", "evaluator", "n", "r(F1)", "rho(F1)", "r(RL)", "rho(RL)", "latency_ms"
     );
     for e in &a.evaluators {
         println!(
-            "{:<14} {:<20} {:>5} {:>9} {:>9} {:>9} {:>9} {:>11.1}",
+            "{:<14} {:<w$} {:>5} {:>9} {:>9} {:>9} {:>9} {:>11.1}",
             e.task,
             e.evaluator,
             e.n,
@@ -312,13 +314,14 @@ pub fn run_audit(args: &AuditArgs) -> Result<()> {
         );
     }
     println!("\nModel quality against latency:");
+    let w = a.models.iter().map(|m| m.model.len()).max().unwrap_or(0).max(5);
     println!(
-        "{:<14} {:<24} {:>5} {:>8} {:>8} {:>11}",
+        "{:<14} {:<w$} {:>5} {:>8} {:>8} {:>11}",
         "task", "model", "n", "F1", "ROUGE-L", "latency_ms"
     );
     for m in &a.models {
         println!(
-            "{:<14} {:<24} {:>5} {:>8.3} {:>8.3} {:>11.1}",
+            "{:<14} {:<w$} {:>5} {:>8.3} {:>8.3} {:>11.1}",
             m.task, m.model, m.n, m.mean_f1, m.mean_rouge_l, m.mean_latency_ms
         );
     }

@@ -394,7 +394,7 @@ fn python_strip(s: &str) -> &str {
 }
 
 /// Reads and parses a JSON file.
-fn read_json(path: &Path, err: &impl Fn(String) -> MlError) -> Result<Value> {
+pub(crate) fn read_json(path: &Path, err: &impl Fn(String) -> MlError) -> Result<Value> {
     let text = std::fs::read_to_string(path).map_err(|source| MlError::Io {
         path: path.to_path_buf(),
         source,

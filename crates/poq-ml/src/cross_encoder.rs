@@ -43,6 +43,7 @@ use poq_core::scorer::{Score, ScoreInput, Scorer, check_score, logit_to_score};
 use serde_json::Value;
 use tokenizers::{PostProcessor, Tokenizer, TruncationDirection};
 
+use crate::bi_encoder::read_json;
 use crate::{MlError, Result};
 
 /// Pairs per forward pass: large enough to keep the matrix products efficient, small
@@ -603,15 +604,6 @@ fn tokenizer_max_length(dir: &Path, err: &impl Fn(String) -> MlError) -> Result<
             _ => return Err(err(format!("{}: model_max_length {v} invalid", path.display()))),
         },
     })
-}
-
-/// Reads and parses a JSON file.
-fn read_json(path: &Path, err: &impl Fn(String) -> MlError) -> Result<Value> {
-    let text = std::fs::read_to_string(path).map_err(|source| MlError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|e| err(format!("{}: invalid JSON: {e}", path.display())))
 }
 
 #[cfg(test)]

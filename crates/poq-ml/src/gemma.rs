@@ -18,10 +18,10 @@
 //! [`Generator`] it takes the message contents as the text to continue and answers
 //! with the first line it writes.
 
-use crate::gguf::{fail, meta_str, meta_strings};
+use crate::Result;
+use crate::gguf::{fail, meta_str, meta_strings, open_gguf};
 use crate::llm::{ChatMessage, Generation, GenerationParams, Generator};
 use crate::spm::SpmTokenizer;
-use crate::{MlError, Result};
 use candle_core::quantized::{QMatMul, QTensor, gguf_file};
 use candle_core::{DType, Device, IndexOp, Module, Tensor};
 use candle_transformers::generation::LogitsProcessor;
@@ -196,15 +196,7 @@ impl Layer {
 impl GemmaBase {
     /// Loads a Gemma 3 GGUF file (architecture `gemma3`, SentencePiece vocabulary).
     pub fn load(path: &Path) -> Result<Self> {
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| path.display().to_string());
-        let mut file = std::fs::File::open(path).map_err(|source| MlError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let c = gguf_file::Content::read(&mut file).map_err(|e| fail(&name, format!("not a GGUF file: {e}")))?;
+        let (name, file, c) = open_gguf(path)?;
         let arch = meta_str(&c, "general.architecture", &name)?;
         if arch != "gemma3" {
             return Err(fail(&name, format!("general.architecture is {arch:?}, not gemma3")));

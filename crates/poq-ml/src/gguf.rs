@@ -112,18 +112,25 @@ fn tokenizer_from_gguf(c: &gguf_file::Content, model: &str) -> Result<Tokenizer>
         .map_err(|e| fail(model, format!("building the tokenizer from GGUF metadata: {e}")))
 }
 
+/// Opens a GGUF file and reads its header: the model's name (the file stem), the open
+/// file (for the tensors) and the metadata.
+pub(crate) fn open_gguf(path: &Path) -> Result<(String, std::fs::File, gguf_file::Content)> {
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| path.display().to_string());
+    let mut file = std::fs::File::open(path).map_err(|source| MlError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let content = gguf_file::Content::read(&mut file).map_err(|e| fail(&name, format!("not a GGUF file: {e}")))?;
+    Ok((name, file, content))
+}
+
 impl GgufChat {
     /// Loads a GGUF file (llama architecture, gpt2 tokenizer, with a chat template).
     pub fn load(path: &Path) -> Result<Self> {
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| path.display().to_string());
-        let mut file = std::fs::File::open(path).map_err(|source| MlError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let content = gguf_file::Content::read(&mut file).map_err(|e| fail(&name, format!("not a GGUF file: {e}")))?;
+        let (name, mut file, content) = open_gguf(path)?;
         let tokenizer = tokenizer_from_gguf(&content, &name)?;
         let template = meta_str(&content, "tokenizer.chat_template", &name)?.clone();
         let eos = content
@@ -175,9 +182,53 @@ impl GgufChat {
     }
 }
 
+/// Natural-log softmax of a logits vector, in f64.
+fn log_softmax(logits: &Tensor) -> candle_core::Result<Vec<f64>> {
+    let v: Vec<f32> = logits.to_dtype(candle_core::DType::F32)?.to_vec1()?;
+    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let log_sum = v.iter().map(|&x| (x as f64 - max).exp()).sum::<f64>().ln() + max;
+    Ok(v.iter().map(|&x| x as f64 - log_sum).collect())
+}
+
+impl GgufChat {
+    /// Next-token log-probabilities after `ids`, from a fresh cache.
+    fn next_logprobs(&mut self, ids: &[u32]) -> Result<Vec<f64>> {
+        let name = self.name.clone();
+        let err = |e: candle_core::Error| fail(&name, e);
+        let input = Tensor::new(ids, &self.device)
+            .and_then(|t| t.unsqueeze(0))
+            .map_err(err)?;
+        let logits = self.model.forward(&input, 0).and_then(|l| l.squeeze(0)).map_err(err)?;
+        log_softmax(&logits).map_err(err)
+    }
+}
+
 impl Generator for GgufChat {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    /// One forward pass over the prompt scores every continuation's first token; a
+    /// continuation of several tokens costs one more pass per further token (the cache
+    /// restarts, so passes never see each other's tokens).
+    fn continuation_logprobs(&mut self, messages: &[ChatMessage], continuations: &[&str]) -> Result<Option<Vec<f64>>> {
+        let prompt = self.encode(&self.render(messages)?)?;
+        let first = self.next_logprobs(&prompt)?;
+        let mut out = Vec::with_capacity(continuations.len());
+        for c in continuations {
+            let toks = self.encode(c)?;
+            let Some(&t0) = toks.first() else {
+                return Err(fail(&self.name, format!("continuation {c:?} has no tokens")));
+            };
+            let mut lp = first[t0 as usize];
+            let mut ids = prompt.clone();
+            for w in toks.windows(2) {
+                ids.push(w[0]);
+                lp += self.next_logprobs(&ids)?[w[1] as usize];
+            }
+            out.push(lp);
+        }
+        Ok(Some(out))
     }
 
     fn generate(&mut self, messages: &[ChatMessage], params: &GenerationParams) -> Result<Generation> {

@@ -1,8 +1,16 @@
 //! LLM-as-judge: a chat model asked for a 0–10 grade (spec §6).
 //!
-//! The grade is parsed robustly ("7", "Score: 7/10", "**8.5**", "I'd give it a 6."):
-//! the first number in [0, 10] in the reply, skipping a "/10" denominator. A reply
-//! without one is an explicit failure naming the reply, never a silent default.
+//! Where the model exposes its next-token probabilities (in-process GGUF models), the
+//! judge reads the grade from them: the probability of each reply "0" … "10", renormalized
+//! over those eleven, gives the expected grade (the score) and the most likely one (raw).
+//! Every call then yields a grade. Measured on 120 QA answers, SmolLM2-135M-Instruct
+//! asked for free text wrote no number at all in 67 of its replies, echoing the prompt
+//! instead.
+//!
+//! Otherwise (an HTTP backend) the reply is parsed robustly ("7", "Score: 7/10",
+//! "**8.5**", "I'd give it a 6."): the first number in [0, 10] in the reply, skipping a
+//! "/10" denominator. A reply without one is an explicit failure naming the reply, never
+//! a silent default.
 
 use crate::llm::{ChatMessage, GenerationParams, Generator};
 use poq_core::CoreError;
@@ -36,6 +44,30 @@ pub fn parse_grade(reply: &str) -> Option<f64> {
         }
     }
     None
+}
+
+/// The replies a grade can be, in order.
+const GRADES: [&str; 11] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
+
+/// The expected grade (score) and the most likely grade (raw) from the log-probabilities
+/// of the replies "0" … "10"; an error when they carry no probability at all.
+pub fn grade_from_logprobs(judge: &str, logprobs: &[f64]) -> poq_core::Result<Score> {
+    let max = logprobs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if logprobs.len() != GRADES.len() || !max.is_finite() {
+        return Err(CoreError::ScorerFailed {
+            scorer: judge.to_string(),
+            reason: format!("no probability on the grades 0-10 (log-probabilities {logprobs:?})"),
+        });
+    }
+    // Shifted by the maximum so that tiny probabilities do not underflow to 0/0.
+    let weights: Vec<f64> = logprobs.iter().map(|&l| (l - max).exp()).collect();
+    let total: f64 = weights.iter().sum();
+    let expected = weights.iter().enumerate().map(|(g, w)| g as f64 * w).sum::<f64>() / total;
+    let likeliest = logprobs.iter().position(|&l| l == max).unwrap_or(0) as f64;
+    Ok(Score {
+        score: expected.clamp(0.0, 10.0),
+        raw: likeliest,
+    })
 }
 
 /// The instruction given to the judge.
@@ -84,7 +116,11 @@ impl<G: Generator> Scorer for Judge<G> {
         inputs
             .iter()
             .map(|i| {
-                let reply = self.model.generate(&[ChatMessage::user(prompt(i))], &self.params)?;
+                let messages = [ChatMessage::user(prompt(i))];
+                if let Some(lp) = self.model.continuation_logprobs(&messages, &GRADES)? {
+                    return grade_from_logprobs(&self.name, &lp);
+                }
+                let reply = self.model.generate(&messages, &self.params)?;
                 let grade = parse_grade(&reply.text).ok_or_else(|| CoreError::ScorerFailed {
                     scorer: self.name.clone(),
                     reason: format!("the reply {:?} contains no grade between 0 and 10", reply.text),

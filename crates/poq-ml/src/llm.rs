@@ -70,6 +70,13 @@ pub trait Generator {
     }
     /// Answers a conversation.
     fn generate(&mut self, messages: &[ChatMessage], params: &GenerationParams) -> Result<Generation>;
+    /// The log-probability of each continuation as the start of the model's reply
+    /// (natural log, summed over its tokens), or None when the backend cannot tell
+    /// (an HTTP server gives text only).
+    fn continuation_logprobs(&mut self, messages: &[ChatMessage], continuations: &[&str]) -> Result<Option<Vec<f64>>> {
+        let _ = (messages, continuations);
+        Ok(None)
+    }
 }
 
 /// A client of an OpenAI-compatible chat-completions server.

@@ -45,4 +45,28 @@ fn smollm2_chats() {
     // Greedy decoding is deterministic, and each call starts a fresh conversation.
     let b = m.generate(&q, &params).unwrap();
     assert_eq!(a.text, b.text);
+
+    // Continuation log-probabilities agree with greedy decoding: the first token the
+    // model writes is the likeliest of the candidates when it is one of them.
+    let q = [ChatMessage::user("How much is 2 + 2? Reply with the number only.")];
+    let one = GenerationParams {
+        max_tokens: 1,
+        temperature: 0.0,
+        seed: None,
+    };
+    let first = m.generate(&q, &one).unwrap().text;
+    let digits = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    let lp = m
+        .continuation_logprobs(&q, &digits)
+        .unwrap()
+        .expect("in-process models have probabilities");
+    assert!(lp.iter().all(|l| l.is_finite() && *l <= 0.0), "{lp:?}");
+    assert!(lp.iter().map(|l| l.exp()).sum::<f64>() <= 1.0 + 1e-9);
+    let best = (0..10).fold(0, |b, i| if lp[i] > lp[b] { i } else { b });
+    assert!(digits.contains(&first.as_str()), "first token {first:?}");
+    assert_eq!(digits[best], first, "{lp:?}");
+    // A two-token continuation is its first token's log-probability plus the second's
+    // after it, so it is below the first token's own.
+    let both = m.continuation_logprobs(&q, &["4", "42"]).unwrap().unwrap();
+    assert!(both[1] < both[0], "{both:?}");
 }

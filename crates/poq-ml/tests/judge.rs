@@ -58,3 +58,55 @@ fn unparseable_replies_are_failures() {
     let err = j.score_batch(&[item]).unwrap_err().to_string();
     assert!(err.contains("great answer") && err.contains("judge-scripted"), "{err}");
 }
+
+/// A model that exposes fixed log-probabilities for the grades.
+struct Probabilistic(Vec<f64>);
+
+impl Generator for Probabilistic {
+    fn name(&self) -> &str {
+        "probabilistic"
+    }
+    fn generate(&mut self, _m: &[ChatMessage], _p: &GenerationParams) -> poq_ml::Result<Generation> {
+        panic!("a judge with probabilities must not parse free text")
+    }
+    fn continuation_logprobs(&mut self, messages: &[ChatMessage], c: &[&str]) -> poq_ml::Result<Option<Vec<f64>>> {
+        assert!(messages[0].content.contains("Question: Q"));
+        assert_eq!(c, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"]);
+        Ok(Some(self.0.clone()))
+    }
+}
+
+#[test]
+fn grades_come_from_probabilities_when_the_model_has_them() {
+    let item = ScoreInput {
+        prompt: "Q",
+        output: "A",
+        reference: None,
+    };
+    // P(7) = 0.25, P(8) = P(10) = 0.125, the rest of the mass on other replies: over the
+    // grades that is 1/2, 1/4, 1/4, so the expected grade is 3.5 + 2 + 2.5 = 8, and the
+    // likeliest 7.
+    let mut lp = vec![f64::NEG_INFINITY; 11];
+    lp[7] = 0.25f64.ln();
+    lp[8] = 0.125f64.ln();
+    lp[10] = 0.125f64.ln();
+    let s = Judge::new(Probabilistic(lp)).score_batch(&[item]).unwrap()[0];
+    assert!((s.score - 8.0).abs() < 1e-12, "{s:?}");
+    assert_eq!(s.raw, 7.0);
+    // Tiny probabilities do not underflow: log-probabilities of -2000 and -2001.
+    let mut lp = vec![f64::NEG_INFINITY; 11];
+    lp[2] = -2000.0;
+    lp[4] = -2001.0;
+    let s = Judge::new(Probabilistic(lp)).score_batch(&[item]).unwrap()[0];
+    let p2 = 1.0 / (1.0 + (-1.0f64).exp());
+    assert!((s.score - (2.0 * p2 + 4.0 * (1.0 - p2))).abs() < 1e-9, "{s:?}");
+    // No probability on any grade is a failure, not a default.
+    let err = Judge::new(Probabilistic(vec![f64::NEG_INFINITY; 11]))
+        .score_batch(&[item])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("judge-probabilistic") && err.contains("no probability"),
+        "{err}"
+    );
+}
