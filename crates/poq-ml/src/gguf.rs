@@ -191,14 +191,27 @@ fn log_softmax(logits: &Tensor) -> candle_core::Result<Vec<f64>> {
 }
 
 impl GgufChat {
-    /// Next-token log-probabilities after `ids`, from a fresh cache.
-    fn next_logprobs(&mut self, ids: &[u32]) -> Result<Vec<f64>> {
+    /// Next-token log-probabilities after `ids`. `cached` is what the attention cache
+    /// holds: when `ids` extends it, only the new tokens are run; otherwise the cache
+    /// restarts. It holds `ids` afterwards.
+    fn next_logprobs(&mut self, ids: &[u32], cached: &mut Vec<u32>) -> Result<Vec<f64>> {
         let name = self.name.clone();
         let err = |e: candle_core::Error| fail(&name, e);
-        let input = Tensor::new(ids, &self.device)
+        let start = if !cached.is_empty() && ids.len() > cached.len() && ids.starts_with(cached) {
+            cached.len()
+        } else {
+            0
+        };
+        let input = Tensor::new(&ids[start..], &self.device)
             .and_then(|t| t.unsqueeze(0))
             .map_err(err)?;
-        let logits = self.model.forward(&input, 0).and_then(|l| l.squeeze(0)).map_err(err)?;
+        let logits = self
+            .model
+            .forward(&input, start)
+            .and_then(|l| l.squeeze(0))
+            .map_err(err)?;
+        cached.clear();
+        cached.extend_from_slice(ids);
         log_softmax(&logits).map_err(err)
     }
 }
@@ -208,12 +221,13 @@ impl Generator for GgufChat {
         &self.name
     }
 
-    /// One forward pass over the prompt scores every continuation's first token; a
-    /// continuation of several tokens costs one more pass per further token (the cache
-    /// restarts, so passes never see each other's tokens).
+    /// One forward pass over the prompt scores every continuation's first token; each
+    /// further token of a continuation costs one more pass, over that token alone when it
+    /// extends what the cache holds (as the one multi-token grade "10" does).
     fn continuation_logprobs(&mut self, messages: &[ChatMessage], continuations: &[&str]) -> Result<Option<Vec<f64>>> {
         let prompt = self.encode(&self.render(messages)?)?;
-        let first = self.next_logprobs(&prompt)?;
+        let mut cached = Vec::new();
+        let first = self.next_logprobs(&prompt, &mut cached)?;
         let mut out = Vec::with_capacity(continuations.len());
         for c in continuations {
             let toks = self.encode(c)?;
@@ -224,7 +238,7 @@ impl Generator for GgufChat {
             let mut ids = prompt.clone();
             for w in toks.windows(2) {
                 ids.push(w[0]);
-                lp += self.next_logprobs(&ids)?[w[1] as usize];
+                lp += self.next_logprobs(&ids, &mut cached)?[w[1] as usize];
             }
             out.push(lp);
         }

@@ -69,4 +69,9 @@ fn smollm2_chats() {
     // after it, so it is below the first token's own.
     let both = m.continuation_logprobs(&q, &["4", "42"]).unwrap().unwrap();
     assert!(both[1] < both[0], "{both:?}");
+    // The first "42" extends the cached prompt by one token; the second cannot (the cache
+    // already holds it) and reruns the whole prompt. candle's quantized products work row
+    // by row, so the two agree to rounding (bit for bit on this machine).
+    let twice = m.continuation_logprobs(&q, &["42", "42"]).unwrap().unwrap();
+    assert!((twice[0] - twice[1]).abs() < 1e-6, "{twice:?}");
 }
