@@ -31,8 +31,8 @@ pub struct CollectArgs {
     pub(crate) models: Vec<String>,
     /// Evaluators, comma separated: bi-encoder (all-MiniLM-L6-v2 cosine with the
     /// reference), cross-encoder (needs --cross-encoder), lexical-f1, lexical-rougeL,
-    /// judge (SmolLM2 asked for a grade). Default: all of them (the cross-encoder only
-    /// when --cross-encoder names its model).
+    /// judge (SmolLM2's expected grade from its probabilities over "0".."10"). Default:
+    /// all of them (the cross-encoder only when --cross-encoder names its model).
     #[arg(long, value_delimiter = ',')]
     pub(crate) evaluators: Vec<String>,
     /// A cross-encoder model directory (BertForSequenceClassification, one label) for

@@ -510,7 +510,8 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         )?;
     }
     writeln!(out, "\nEvaluators: final trust weight and total reward per defense:")?;
-    write!(out, "{:>4} {:<9} {:<14}", "id", "role", "runs")?;
+    let w = evaluators.iter().map(|e| e.kind.len()).max().unwrap_or(0).max(4);
+    write!(out, "{:>4} {:<9} {:<w$}", "id", "role", "runs")?;
     for d in &defenses {
         write!(
             out,
@@ -523,7 +524,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     for (i, e) in evaluators.iter().enumerate() {
         write!(
             out,
-            "{:>4} {:<9} {:<14}",
+            "{:>4} {:<9} {:<w$}",
             i,
             if e.malicious { "MALICIOUS" } else { "honest" },
             e.kind

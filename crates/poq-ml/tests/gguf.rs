@@ -70,8 +70,9 @@ fn smollm2_chats() {
     let both = m.continuation_logprobs(&q, &["4", "42"]).unwrap().unwrap();
     assert!(both[1] < both[0], "{both:?}");
     // The first "42" extends the cached prompt by one token; the second cannot (the cache
-    // already holds it) and reruns the whole prompt. candle's quantized products work row
-    // by row, so the two agree to rounding (bit for bit on this machine).
+    // already holds it) and reruns the whole prompt. The attention products then have
+    // other shapes and round differently, which over 30 layers can move a log-probability
+    // by about 1e-2 on some prompts (on this one the two agree bit for bit here).
     let twice = m.continuation_logprobs(&q, &["42", "42"]).unwrap().unwrap();
-    assert!((twice[0] - twice[1]).abs() < 1e-6, "{twice:?}");
+    assert!((twice[0] - twice[1]).abs() < 0.05, "{twice:?}");
 }
