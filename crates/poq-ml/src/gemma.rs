@@ -4,8 +4,9 @@
 //! MLP where Gemma uses GELU (tanh approximation), and it neither applies the sliding
 //! window while decoding nor bounds it the way llama.cpp and transformers do (a query at
 //! position p sees keys p - window < j <= p). This module follows llama.cpp's `gemma3`
-//! graph, the runtime the GGUF is made for, and the fixture pins it token for token to
-//! llama-cpp-python's greedy output:
+//! graph, the runtime the GGUF is made for (with candle's quantized matrix products), and
+//! the fixture checks it against llama-cpp-python: token ids exactly, logits and greedy
+//! choices within the drift two correct runs of a quantized model show (see the test):
 //! - embeddings scaled by sqrt(hidden);
 //! - per layer: RMSNorm → attention (Q/K RMS-normed per head, NeoX RoPE with base 10 000
 //!   on sliding layers and the GGUF's base on global ones, queries scaled by
