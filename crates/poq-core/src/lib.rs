@@ -48,9 +48,11 @@ pub mod rng;
 pub mod round;
 pub mod scorer;
 pub mod stats;
+pub mod task;
 pub mod trust;
 
 pub use error::{CoreError, Result};
+pub use task::Task;
 
 /// Dense index of an evaluator in the registered pool (0..N).
 pub type EvaluatorId = u32;
