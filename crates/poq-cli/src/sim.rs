@@ -2,7 +2,11 @@
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use poq_core::aggregate::Rule;
+use poq_core::attack::Attack;
+use poq_core::trust::TrustKind;
 use poq_sim::cell::CellSpec;
+use poq_sim::defense::Defense;
 use poq_sim::replay::ReplayWorld;
 use poq_sim::scenario::Scenario;
 use poq_sim::sweep::run_cells;
@@ -38,10 +42,18 @@ pub struct WorldArgs {
 }
 
 impl WorldArgs {
-    fn load(&self) -> Result<(Scenario, Box<dyn World>, String)> {
+    /// The scenario (`default` when none is named), the world and the label outputs
+    /// carry.
+    pub(crate) fn load(&self) -> Result<(Scenario, Box<dyn World>, String)> {
+        self.load_with(Scenario::default(), None)
+    }
+
+    /// Like [`WorldArgs::load`], starting from `scenario` when no `--scenario` is given,
+    /// with `label` naming it.
+    pub(crate) fn load_with(&self, base: Scenario, label: Option<&str>) -> Result<(Scenario, Box<dyn World>, String)> {
         let mut scenario = match &self.scenario {
             Some(p) => Scenario::load(p).with_context(|| format!("--scenario {}", p.display()))?,
-            None => Scenario::default(),
+            None => base,
         };
         if let Some(r) = self.rounds {
             scenario.rounds = r;
@@ -55,19 +67,15 @@ impl WorldArgs {
         let label = match (&self.scenario, &self.logs) {
             (_, Some(l)) => format!("{} (replaying {})", scenario.name, l.display()),
             (Some(p), None) => format!("{} ({})", scenario.name, p.display()),
-            (None, None) => format!("{} (built in)", scenario.name),
+            (None, None) => format!("{} ({})", scenario.name, label.unwrap_or("built in")),
         };
         let world: Box<dyn World> = match &self.logs {
             Some(l) => {
                 let w = ReplayWorld::load(l)
                     .and_then(|w| w.with_replicas(self.replicas))
                     .with_context(|| format!("--logs {}", l.display()))?;
-                // The grid's committee sizes must fit the logs' evaluators.
-                scenario.evaluators.count = w.evaluators();
-                scenario.grid.ks.retain(|&k| k <= w.max_k());
-                if scenario.grid.ks.is_empty() {
-                    scenario.grid.ks.push(w.max_k());
-                }
+                // The pool and the grid's committee sizes must fit the logs' evaluators.
+                scenario.fit_to(&w);
                 Box::new(w)
             }
             None => Box::new(SyntheticWorld::new(&scenario, scenario.seed)),
@@ -82,7 +90,9 @@ impl WorldArgs {
 pub struct SimArgs {
     #[command(flatten)]
     world: WorldArgs,
-    /// Attack of the malicious evaluators.
+    /// Attack of the malicious evaluators: none, noise, boosting, sabotage,
+    /// intermittent, collusion, on-off, constant, copycat, sybil or withhold (parameters
+    /// from the scenario's [attack] table).
     #[arg(long, default_value = "boosting")]
     attack: String,
     /// Malicious fraction ρ of the evaluator pool.
@@ -119,28 +129,32 @@ pub fn run_sim(args: &SimArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&args.rho) {
         bail!("--rho {} is not a fraction in [0, 1]", args.rho);
     }
-    let rules: Vec<String> = args.rule.iter().cloned().collect();
-    let rules = if rules.is_empty() {
-        scenario.grid.rules.clone()
-    } else {
-        rules
+    let attack: Attack = scenario
+        .attack
+        .attack(&args.attack)
+        .with_context(|| format!("--attack {}", args.attack))?;
+    let rules: Vec<Rule> = match &args.rule {
+        Some(r) => vec![Rule::from_name(r, scenario.grid.trim).with_context(|| format!("--rule {r}"))?],
+        None => scenario.rules()?,
     };
-    let trusts: Vec<String> = args.trust.iter().cloned().collect();
-    let trusts = if trusts.is_empty() {
-        scenario.grid.trusts.clone()
-    } else {
-        trusts
+    let trusts: Vec<TrustKind> = match &args.trust {
+        Some(t) => vec![TrustKind::from_name(t).with_context(|| format!("--trust {t}"))?],
+        None => scenario.trusts()?,
     };
+    if args.committee == 0 || args.committee > world.evaluators() {
+        bail!(
+            "-k {} must be between 1 and the {} evaluators of the pool",
+            args.committee,
+            world.evaluators()
+        );
+    }
+    let sc = &scenario;
     let cells: Vec<CellSpec> = rules
         .iter()
-        .flat_map(|rule| {
-            trusts.iter().map(move |trust| CellSpec {
-                attack: args.attack.clone(),
-                rho: args.rho,
-                k: args.committee,
-                rule: rule.clone(),
-                trust: trust.clone(),
-            })
+        .flat_map(|&rule| {
+            trusts
+                .iter()
+                .map(move |&trust| CellSpec::new(sc, attack, args.rho, args.committee, Defense { rule, trust }))
         })
         .collect();
     let pb = progress_bar(cells.len() as u64, "sim");
@@ -174,16 +188,17 @@ pub fn run_sim(args: &SimArgs) -> Result<()> {
         "{:<16} {:<11} {:>8} {:>8} {:>7} {:>10} {:>9}",
         "rule", "trust", "pearson", "spearman", "mae", "inflation", "det_auc"
     );
+    let f = |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |a| format!("{a:.3}"));
     for r in &results {
         println!(
-            "{:<16} {:<11} {:>8.3} {:>8.3} {:>7.3} {:>+10.3} {:>9}",
+            "{:<16} {:<11} {:>8} {:>8} {:>7} {:>+10.3} {:>9}",
             r.rule,
             r.trust,
-            r.pearson,
-            r.spearman,
-            r.mae,
+            f(r.pearson),
+            f(r.spearman),
+            f(r.mae),
             r.payout_inflation,
-            r.detection_auc.map_or_else(|| "n/a".to_string(), |a| format!("{a:.3}"))
+            f(r.detection_auc)
         );
     }
     eprintln!(
@@ -198,7 +213,7 @@ pub fn run_sim(args: &SimArgs) -> Result<()> {
 /// Arguments of `poq experiment`.
 #[derive(clap::Args, Debug)]
 pub struct ExperimentArgs {
-    /// rewards, trust, committee-size, detection, alignment, or all.
+    /// rewards, trust, committee-size, detection, alignment, withholding, or all.
     name: String,
     /// Output directory (created if missing).
     #[arg(long)]

@@ -142,6 +142,34 @@ fn unknown_rule_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("0.6"));
 }
 
+/// ROC AUC of low trust for the malicious (Mann–Whitney: the share of (malicious,
+/// honest) pairs where the malicious evaluator has the lower weight, ties counting
+/// half), computed here from the printed weights.
+fn auc_of_low_trust(weights: &[f64], malicious: &[bool]) -> Option<f64> {
+    let (mut pairs, mut wins) = (0.0, 0.0);
+    for (wm, _) in weights.iter().zip(malicious).filter(|(_, m)| **m) {
+        for (wh, _) in weights.iter().zip(malicious).filter(|(_, m)| !**m) {
+            pairs += 1.0;
+            wins += if wm < wh {
+                1.0
+            } else if wm == wh {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    (pairs > 0.0).then(|| wins / pairs)
+}
+
+fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
+}
+
 /// The demo's headline: ours detects boosters that the published rule cannot see, and
 /// the same seed prints the same bytes.
 #[test]
@@ -152,20 +180,321 @@ fn demo_runs_and_is_deterministic() {
     let b = poq(&args, "");
     assert_eq!(a.stdout, b.stdout);
     let v: serde_json::Value = serde_json::from_slice(&a.stdout).expect("json");
-    let defenses = v["defenses"].as_array().expect("defenses");
-    let by_name = |n: &str| defenses.iter().find(|d| d["defense"] == n).expect(n);
     assert_eq!(
-        by_name("published")["detection_auc"],
-        0.5,
-        "the published rule saturates"
+        (v["scenario"].as_str(), v["seed"].as_u64(), v["rounds"].as_u64()),
+        (Some("demo"), Some(3), Some(300))
     );
-    assert_eq!(by_name("ours")["detection_auc"], 1.0);
+    assert_eq!((v["evaluators"].as_u64(), v["k"].as_u64()), (Some(12), Some(7)));
+    let malicious: Vec<bool> = v["malicious"]
+        .as_array()
+        .expect("malicious")
+        .iter()
+        .map(|m| m.as_bool().expect("bool"))
+        .collect();
+    // round(0.25 × 12) malicious evaluators.
+    assert_eq!(malicious.iter().filter(|&&m| m).count(), 3);
+    let defenses = v["defenses"].as_array().expect("defenses");
+    let names: Vec<&str> = defenses.iter().map(|d| d["defense"].as_str().expect("name")).collect();
+    assert_eq!(names, ["published", "median", "ours"]);
+    let by_name = |n: &str| defenses.iter().find(|d| d["defense"] == n).expect(n);
+    for d in defenses {
+        let w = floats(&d["trust_weights"]);
+        assert_eq!(w.len(), 12);
+        assert_eq!(floats(&d["evaluator_rewards"]).len(), 12);
+        assert_eq!(d["inference_reward_per_round"].as_array().map(Vec::len), Some(5));
+        assert_eq!(d["malicious"], 3, "{d}");
+        // The AUC printed is the AUC of the weights printed.
+        match auc_of_low_trust(&w, &malicious) {
+            Some(auc) if d["trust"] != "none" => assert_eq!(d["detection_auc"].as_f64(), Some(auc), "{d}"),
+            _ => assert!(d["detection_auc"].is_null(), "no trust, nothing to detect: {d}"),
+        }
+    }
+    // The published rule saturates: every weight at w_max (2, the scenario default), so
+    // every pair ties and the AUC is exactly chance.
+    let published = by_name("published");
+    assert!(
+        floats(&published["trust_weights"]).iter().all(|&w| w == 2.0),
+        "{published}"
+    );
+    assert_eq!(published["detection_auc"], 0.5, "the published rule saturates");
+    assert_eq!(published["malicious_trust_ratio"], 1.0);
+    // Ours ranks every booster below every honest evaluator.
+    let ours = by_name("ours");
+    let w = floats(&ours["trust_weights"]);
+    let worst_honest = w
+        .iter()
+        .zip(&malicious)
+        .filter(|(_, m)| !**m)
+        .map(|(w, _)| *w)
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        w.iter()
+            .zip(&malicious)
+            .filter(|(_, m)| **m)
+            .all(|(w, _)| *w < worst_honest),
+        "{ours}"
+    );
+    assert_eq!(ours["detection_auc"], 1.0);
+    assert!(ours["pearson"].as_f64() > published["pearson"].as_f64());
+    assert!(ours["malicious_trust_ratio"].as_f64().expect("ratio") < 0.5);
     let table = poq(&["demo", "--rounds", "50"], "");
     assert!(table.status.success());
-    assert!(String::from_utf8_lossy(&table.stdout).contains("detection_auc"));
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("detection_auc"), "{text}");
+    assert!(
+        text.contains("poq sim --scenario scenarios/demo.toml"),
+        "the table says how to reproduce it: {text}"
+    );
     let bad = poq(&["demo", "--malicious", "1.5"], "");
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("1.5"));
+}
+
+/// The demo's three defenses, as `poq sim` names them: (defense, rule, trust).
+const DEMO_DEFENSES: [(&str, &str, &str); 3] = [
+    ("published", "weighted-mean", "published"),
+    ("median", "median", "none"),
+    ("ours", "weighted-median", "calibrated"),
+];
+
+/// Fields of a demo defense that a `poq sim` row does not have, and the other way round.
+const DEMO_ONLY: [&str; 4] = [
+    "defense",
+    "trust_weights",
+    "evaluator_rewards",
+    "inference_reward_per_round",
+];
+const SIM_ONLY: [&str; 3] = ["seed", "scenario", "rounds"];
+
+/// One demo run and what `poq sim` must be told to reproduce it.
+struct Reproduce<'a> {
+    demo: Vec<&'a str>,
+    attack: &'a str,
+    rho: &'a str,
+    k: &'a str,
+    seed: u64,
+    rounds: u64,
+    /// Extra `poq sim` arguments (the world, for a replay).
+    sim: Vec<&'a str>,
+}
+
+/// `poq demo --json` and `poq sim --scenario scenarios/demo.toml --json` for each of
+/// its defenses print the same numbers: every field they share, compared exactly.
+fn assert_sim_reproduces_demo(case: &Reproduce) {
+    let mut args = vec!["demo", "--json"];
+    args.extend(&case.demo);
+    let o = poq(&args, "");
+    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    let demo: serde_json::Value = serde_json::from_slice(&o.stdout).expect("demo json");
+    assert_eq!(demo["attack"], case.attack, "{args:?}");
+    assert_eq!(
+        demo["malicious_fraction"].as_f64(),
+        case.rho.parse::<f64>().ok(),
+        "{args:?}"
+    );
+    assert_eq!(demo["k"].as_u64(), case.k.parse::<u64>().ok(), "{args:?}");
+    assert_eq!(
+        (demo["seed"].as_u64(), demo["rounds"].as_u64()),
+        (Some(case.seed), Some(case.rounds))
+    );
+    let defenses = demo["defenses"].as_array().expect("defenses");
+    assert_eq!(defenses.len(), DEMO_DEFENSES.len());
+    let scenario = repo("scenarios/demo.toml");
+    let (seed, rounds) = (case.seed.to_string(), case.rounds.to_string());
+    let mut pearsons = Vec::new();
+    for ((name, rule, trust), d) in DEMO_DEFENSES.iter().zip(defenses) {
+        assert_eq!(
+            (&d["defense"], &d["rule"], &d["trust"]),
+            (&(*name).into(), &(*rule).into(), &(*trust).into())
+        );
+        let mut sim = vec![
+            "sim",
+            "--scenario",
+            &scenario,
+            "--json",
+            "--attack",
+            case.attack,
+            "--rho",
+            case.rho,
+            "-k",
+            case.k,
+            "--rule",
+            rule,
+            "--trust",
+            trust,
+            "--seed",
+            &seed,
+            "--rounds",
+            &rounds,
+        ];
+        sim.extend(&case.sim);
+        let o = poq(&sim, "");
+        assert!(o.status.success(), "{sim:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let rows = lines(&o);
+        assert_eq!(rows.len(), 1, "{sim:?}: one rule, one trust, one row");
+        let row = rows[0].as_object().expect("row");
+        assert_eq!(
+            (row["seed"].as_u64(), row["rounds"].as_u64()),
+            (Some(case.seed), Some(case.rounds))
+        );
+        assert!(row["scenario"].as_str().expect("scenario").contains("demo"), "{row:?}");
+        let d = d.as_object().expect("defense");
+        let shared: Vec<&String> = row.keys().filter(|k| !SIM_ONLY.contains(&k.as_str())).collect();
+        let demo_keys: Vec<&String> = d.keys().filter(|k| !DEMO_ONLY.contains(&k.as_str())).collect();
+        assert_eq!(shared, demo_keys, "{name}: the same fields on both sides");
+        for key in [
+            "pearson",
+            "spearman",
+            "mae",
+            "detection_auc",
+            "payout_inflation",
+            "inference_inflation",
+            "evaluator_inflation",
+            "inference_reward_mean",
+            "inference_reward_var",
+            "evaluator_reward_mean",
+            "evaluator_reward_var",
+            "expired",
+            "missing_rate",
+            "malicious",
+            "malicious_reward_ratio",
+            "malicious_trust_ratio",
+            "missing",
+            "evaluator_scaling",
+            "attack",
+            "rho",
+            "k",
+            "trimmed_per_side",
+        ] {
+            assert!(row.contains_key(key), "{name}: {key} in {row:?}");
+        }
+        for key in shared {
+            assert_eq!(
+                d[key], row[key],
+                "{name} {args:?}: {key}: demo {} vs sim {}",
+                d[key], row[key]
+            );
+        }
+        pearsons.push(row["pearson"].clone());
+    }
+    // Three different defenses, three different consensus series: the comparison is not
+    // of one row with itself.
+    assert!(pearsons[0] != pearsons[1] && pearsons[1] != pearsons[2], "{pearsons:?}");
+}
+
+/// THE reproduction contract: what `poq demo` prints, `poq sim` on the demo preset
+/// prints too, number for number, for each of the demo's defenses.
+#[test]
+fn sim_on_the_demo_preset_reproduces_the_demo() {
+    // The preset's own values: boosting, ρ = 0.25, K = 7, seed 7, 400 rounds.
+    assert_sim_reproduces_demo(&Reproduce {
+        demo: vec![],
+        attack: "boosting",
+        rho: "0.25",
+        k: "7",
+        seed: 7,
+        rounds: 400,
+        sim: vec![],
+    });
+    assert_sim_reproduces_demo(&Reproduce {
+        demo: vec![
+            "--attack",
+            "withhold",
+            "--malicious",
+            "0.3",
+            "--seed",
+            "11",
+            "--rounds",
+            "300",
+        ],
+        attack: "withhold",
+        rho: "0.3",
+        k: "7",
+        seed: 11,
+        rounds: 300,
+        sim: vec![],
+    });
+    assert_sim_reproduces_demo(&Reproduce {
+        demo: vec![
+            "--attack",
+            "on-off",
+            "-k",
+            "5",
+            "--malicious",
+            "0.2",
+            "--seed",
+            "2",
+            "--rounds",
+            "250",
+        ],
+        attack: "on-off",
+        rho: "0.2",
+        k: "5",
+        seed: 2,
+        rounds: 250,
+        sim: vec![],
+    });
+}
+
+/// Withholders are silent on the same seats under every defense (their decision reads
+/// only honest scores, and the committees are the protocol's draw from the seed).
+#[test]
+fn demo_withholding_is_paired_across_defenses() {
+    let o = poq(
+        &[
+            "demo",
+            "--json",
+            "--attack",
+            "withhold",
+            "--malicious",
+            "0.3",
+            "--seed",
+            "11",
+            "--rounds",
+            "300",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let d = v["defenses"].as_array().expect("defenses");
+    let rate = d[0]["missing_rate"].as_f64().expect("rate");
+    assert!(rate > 0.0 && rate < 1.0, "{rate}");
+    assert!(
+        d.iter()
+            .all(|x| x["missing_rate"].as_f64() == Some(rate) && x["expired"] == d[0]["expired"])
+    );
+    // round(0.3 × 12) = 4 withholders.
+    assert_eq!(d[0]["malicious"], 4);
+}
+
+#[test]
+fn unknown_attack_is_named_with_the_accepted_ones() {
+    for args in [
+        &["demo", "--attack", "nope"][..],
+        &["sim", "--attack", "nope", "--rounds", "10"][..],
+    ] {
+        let o = poq(args, "");
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains("nope"), "{args:?}: {stderr}");
+        for name in [
+            "none",
+            "noise",
+            "boosting",
+            "sabotage",
+            "intermittent",
+            "collusion",
+            "on-off",
+            "constant",
+            "copycat",
+            "sybil",
+            "withhold",
+        ] {
+            assert!(stderr.contains(name), "{args:?}: {stderr} lacks {name}");
+        }
+        assert!(o.stdout.is_empty(), "{args:?}: nothing printed on stdout");
+    }
 }
 
 fn scratch_dir(name: &str) -> std::path::PathBuf {
@@ -202,7 +531,29 @@ fn sim_states_seed_and_scenario() {
         assert_eq!(l["rounds"], 100);
         assert!(l["scenario"].as_str().expect("scenario").contains("quick"));
         assert_eq!(l["rule"], "median");
+        // The cell's protocol rules and the new measurements are on every row.
+        assert_eq!(
+            (&l["missing"], &l["evaluator_scaling"]),
+            (&"penalize".into(), &"flat".into()),
+            "{l}"
+        );
+        assert_eq!(
+            (&l["expired"], &l["missing_rate"]),
+            (&0.0.into(), &0.0.into()),
+            "boosters always report: {l}"
+        );
+        for key in [
+            "pearson",
+            "spearman",
+            "mae",
+            "malicious_reward_ratio",
+            "malicious_trust_ratio",
+        ] {
+            assert!(l[key].is_number(), "{key} in {l}");
+        }
     }
+    let trusts: Vec<&str> = out.iter().map(|l| l["trust"].as_str().expect("trust")).collect();
+    assert_eq!(trusts, ["none", "published", "calibrated"], "grid order");
     // The table form names them too.
     let t = poq(
         &[
@@ -215,6 +566,17 @@ fn sim_states_seed_and_scenario() {
     let bad = poq(&["sim", "--rounds", "0"], "");
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("rounds"));
+    for (args, needle) in [
+        (&["sim", "--rounds", "10", "--rule", "avg"][..], "avg"),
+        (&["sim", "--rounds", "10", "--trust", "blind"][..], "blind"),
+        (&["sim", "--rounds", "10", "-k", "21"][..], "21"),
+        (&["sim", "--rounds", "10", "--rho", "1.5"][..], "1.5"),
+    ] {
+        let o = poq(args, "");
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
 }
 
 #[test]
@@ -307,6 +669,55 @@ fn experiment_writes_its_outputs() {
     let bad = poq(&["experiment", "figure-9", "--out", &out.to_string_lossy()], "");
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("figure-9"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The withholding experiment on the quick scenario: its CSV, its report section, its
+/// results.
+#[test]
+fn experiment_withholding_writes_its_outputs() {
+    let dir = scratch_dir("withholding");
+    let out = dir.join("w");
+    let quick = repo("scenarios/quick.toml");
+    let o = poq(
+        &[
+            "experiment",
+            "withholding",
+            "--scenario",
+            &quick,
+            "--rounds",
+            "200",
+            "--out",
+            &out.to_string_lossy(),
+        ],
+        "",
+    );
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(out.join("withholding.csv")).expect("withholding.csv");
+    let mut rows = csv.lines();
+    let header: Vec<&str> = rows.next().expect("header").split(',').collect();
+    assert_eq!(header[..4], ["scenario", "seed", "attack", "missing"], "{csv}");
+    let rows: Vec<Vec<&str>> = rows.map(|l| l.rsplitn(11, ',').collect::<Vec<_>>()).collect();
+    // withhold and boosting × penalize and ignore × flat and trust scaling × published and ours.
+    assert_eq!(rows.len(), 16, "{csv}");
+    for attack in ["withhold", "boosting"] {
+        assert_eq!(csv.matches(&format!(",{attack},")).count(), 8, "{csv}");
+    }
+    assert!(rows.iter().all(|r| r.len() == 11), "{csv}");
+    let report = std::fs::read_to_string(out.join("report.md")).expect("report");
+    assert!(report.contains("## Withholding and reward scaling"), "{report}");
+    assert!(report.contains("quick"), "the report names its scenario: {report}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).expect("results")).expect("json");
+    assert_eq!(r["meta"]["rounds"], 200);
+    assert_eq!(r["withholding"]["k"], 7, "quick's K nearest 7");
+    let cells = r["withholding"]["cells"].as_array().expect("cells");
+    assert_eq!(cells.len(), 16);
+    // Withholders are silent on some seats, boosters never.
+    for c in cells {
+        let rate = c["missing_rate"].as_f64().expect("rate");
+        assert_eq!(rate > 0.0, c["attack"] == "withhold", "{c}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -436,7 +847,8 @@ fn score_with_the_cross_encoder() {
 
 /// `poq demo --real` on a given log plays its rounds on the logged answers and scores
 /// (nothing is collected when the log exists): inference nodes are the logged models,
-/// with their mean ground truth; evaluator node i runs logged evaluator i mod 3.
+/// with their mean ground truth; evaluator nodes 3j..3j+2 run the j-th logged evaluator
+/// (names sorted), as `ReplayWorld::with_replicas` seats them.
 #[test]
 fn demo_plays_rounds_on_a_real_log() {
     let dir = scratch_dir("demo-real");
@@ -469,8 +881,6 @@ fn demo_plays_rounds_on_a_real_log() {
         &logs.to_string_lossy(),
         "--rounds",
         "300",
-        "--evaluators",
-        "9",
         "-k",
         "5",
         "--malicious",
@@ -482,6 +892,8 @@ fn demo_plays_rounds_on_a_real_log() {
     assert_eq!(a.stdout, poq(&args, "").stdout, "deterministic");
     let v: serde_json::Value = serde_json::from_slice(&a.stdout).expect("json");
     assert_eq!(v["real"], true);
+    // The pool: 3 logged evaluators × 3 replicas (the default --replicas).
+    assert_eq!(v["evaluators"], 9);
     let models = v["models"].as_array().expect("models");
     assert_eq!(models[0]["name"], "big-llm");
     assert_eq!(models[1]["name"], "small-llm");
@@ -495,7 +907,12 @@ fn demo_plays_rounds_on_a_real_log() {
         .iter()
         .map(|k| k.as_str().expect("kind"))
         .collect();
-    assert_eq!(kinds[..4], ["flat", "shifted", "tracker", "flat"]);
+    assert_eq!(
+        kinds,
+        [
+            "flat", "flat", "flat", "shifted", "shifted", "shifted", "tracker", "tracker", "tracker"
+        ]
+    );
     assert_eq!(
         v["malicious"]
             .as_array()
@@ -510,20 +927,45 @@ fn demo_plays_rounds_on_a_real_log() {
         let r = d["inference_reward_per_round"].as_array().expect("rewards");
         assert!(r[0].as_f64().expect("big") > r[1].as_f64().expect("small"), "{d}");
     }
-    // A log with no record scored by every evaluator is an error naming the file.
+    // `poq sim` on the demo preset, replaying the same log, reproduces every number.
+    let logs_arg = logs.to_string_lossy().to_string();
+    assert_sim_reproduces_demo(&Reproduce {
+        demo: vec![
+            "--real",
+            "--logs",
+            &logs_arg,
+            "--rounds",
+            "300",
+            "-k",
+            "5",
+            "--malicious",
+            "0.34",
+        ],
+        attack: "boosting",
+        rho: "0.34",
+        k: "5",
+        seed: 7,
+        rounds: 300,
+        sim: vec!["--logs", &logs_arg, "--replicas", "3"],
+    });
+    // With --real the pool is the log's: --evaluators is refused, and says why.
+    let o = poq(&["demo", "--real", "--logs", &logs_arg, "--evaluators", "9"], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--evaluators 9"));
+    // A log of valid records none of which every evaluator scored is an error naming
+    // the file.
     let partial = dir.join("partial.jsonl");
     std::fs::write(
         &partial,
-        "{\"prompt_id\":\"a\",\"task\":\"qa\",\"node\":\"m\",\"output\":\"x\",\"latency_ms\":1,\"gt_f1\":0.5,\"gt_rougeL\":0.5,\"scores\":{\"e1\":1},\"eval_latency_ms\":{}}\n\
-         {\"prompt_id\":\"b\",\"task\":\"qa\",\"node\":\"m\",\"output\":\"x\",\"latency_ms\":1,\"gt_f1\":0.5,\"gt_rougeL\":0.5,\"scores\":{\"e2\":1},\"eval_latency_ms\":{}}\n",
+        "{\"prompt_id\":\"a\",\"task\":\"qa\",\"node\":\"m\",\"output\":\"x\",\"latency_ms\":1,\"gt_f1\":0.5,\"gt_rougeL\":0.5,\"scores\":{\"e1\":1},\"eval_latency_ms\":{\"e1\":1}}\n\
+         {\"prompt_id\":\"b\",\"task\":\"qa\",\"node\":\"m\",\"output\":\"x\",\"latency_ms\":1,\"gt_f1\":0.5,\"gt_rougeL\":0.5,\"scores\":{\"e2\":1},\"eval_latency_ms\":{\"e2\":1}}\n",
     )
     .expect("write");
     let o = poq(&["demo", "--real", "--logs", &partial.to_string_lossy()], "");
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("partial.jsonl"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("partial.jsonl"), "{stderr}");
+    // ... and the evaluators none of its records has all of.
+    assert!(stderr.contains("e1, e2"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,16 +1,17 @@
-//! Benchmarks of the core: consensus rules by committee size, one full round at K = 7,
-//! and the ground-truth metrics on paragraph-length texts.
+//! Benchmarks of the core: consensus rules by committee size, one full round at K = 7
+//! through the protocol, and the ground-truth metrics on paragraph-length texts.
 //!
 //! Run with `cargo bench -p poq-core --bench core`. Every input comes from a fixed seed.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use poq_core::aggregate::{Rule, aggregate};
-use poq_core::attack::{self, Attack, History, Member};
-use poq_core::committee::draw_uniform;
+use poq_core::attack::{self, Attack, Member};
+use poq_core::protocol::{Protocol, ProtocolConfig, Registration};
 use poq_core::reward::{CostScale, RewardParams};
 use poq_core::rng::{Xoshiro256PlusPlus, standard_normal, unit_f64};
-use poq_core::round::{Round, RoundConfig};
-use poq_core::trust::{Calibrated, CalibratedParams, NoTrust, Published, PublishedParams, TrustPolicy};
+use poq_core::round::{MissingReport, RoundConfig};
+use poq_core::trust::{TrustKind, TrustParams};
+use poq_core::{NodeId, Task};
 use std::hint::black_box;
 
 fn rules(c: &mut Criterion) {
@@ -34,20 +35,29 @@ fn rules(c: &mut Criterion) {
     group.finish();
 }
 
-/// One full round: committee draw, honest scores, boosting attack on 2 of 7, consensus,
-/// trust update and rewards, through the same state machine the node uses.
-fn round<T: TrustPolicy>(c: &mut Criterion, name: &str, rule: Rule, mut trust: T) {
+/// One full round through the protocol the simulator and the node drive: open (committee
+/// seed from the beacon and the round id, K = 7 of 50), honest scores, boosting attack
+/// on the malicious members, submit, finalize (consensus, trust update, rewards booked).
+fn round(c: &mut Criterion, name: &str, rule: Rule, kind: TrustKind) {
     let n = 50;
     let k = 7;
-    let config = RoundConfig {
-        rule,
-        quorum: 0,
-        rewards: RewardParams::default(),
-        inference_cost: CostScale::Reference { reference: 2000.0 },
-        evaluator_cost: CostScale::Reference { reference: 200.0 },
+    let config = ProtocolConfig {
+        round: RoundConfig {
+            rule,
+            quorum: 0,
+            rewards: RewardParams::default(),
+            inference_cost: CostScale::Reference { reference: 2000.0 },
+            evaluator_cost: CostScale::Reference { reference: 200.0 },
+            missing: MissingReport::Penalize,
+        },
+        committee_size: k,
     };
+    let trust = kind.build(&TrustParams::default(), n).expect("defaults are valid");
+    let mut protocol =
+        Protocol::new(config, trust, vec![Registration::all_tasks(); n], 1).expect("a valid configuration");
     let malicious: Vec<bool> = (0..n).map(|e| e % 4 == 0).collect();
     let mut rng = Xoshiro256PlusPlus::from_u64(3);
+    let beacon: [u8; 32] = std::array::from_fn(|i| i as u8);
     let attack = Attack::Boosting { shift: 3.0 };
     // Honest scores are the evaluators' model outputs, not part of the protocol: they
     // are drawn before timing, 1024 rounds' worth, and cycled.
@@ -59,48 +69,45 @@ fn round<T: TrustPolicy>(c: &mut Criterion, name: &str, rule: Rule, mut trust: T
         .collect();
     let mut members = Vec::with_capacity(k);
     let mut reported = Vec::with_capacity(k);
-    let mut t = 0u64;
+    let mut committee = Vec::with_capacity(k);
+    let mut t = 0usize;
     c.bench_function(&format!("round/k7/{name}"), |b| {
         b.iter(|| {
             t += 1;
-            let committee = draw_uniform(&mut rng, n, k).expect("k <= n");
-            let base = (t as usize % 1024) * k;
+            let id = protocol
+                .open(black_box(&beacon), NodeId(0), Task::Qa, 800.0)
+                .expect("50 evaluators for K = 7");
+            committee.clear();
+            committee.extend_from_slice(protocol.round(id).expect("just opened").committee());
+            let base = (t % 1024) * k;
             members.clear();
             for (j, &e) in committee.iter().enumerate() {
                 members.push(Member {
                     honest: honest[base + j],
-                    malicious: malicious[e as usize],
-                    trust: trust.weight(e),
+                    malicious: malicious[e.index()],
+                    trust: protocol.weight(e, Task::Qa),
                 });
             }
-            let history = History {
-                round: t,
-                last_consensus: None,
-                reference_trust: 1.0,
-            };
+            let history = protocol.history(id).expect("open");
             attack::apply(&attack, &members, &history, &mut rng, &mut reported);
-            let mut round = Round::open(config, t, 0, 800.0, committee, n).expect("valid committee");
-            for (i, &e) in round.committee().to_vec().iter().enumerate() {
-                round.submit(e, reported[i], 100.0).expect("valid report");
+            for (&e, score) in committee.iter().zip(&reported) {
+                if let Some(score) = *score {
+                    protocol.submit(id, e, score, 100.0).expect("valid report");
+                }
             }
-            black_box(round.finalize(&mut trust).expect("full quorum"))
+            black_box(protocol.finalize(id).expect("full quorum"))
         })
     });
 }
 
 fn rounds(c: &mut Criterion) {
-    round(c, "mean+none", Rule::Mean, NoTrust::new(50));
-    round(
-        c,
-        "weighted-mean+published",
-        Rule::WeightedMean,
-        Published::new(50, PublishedParams::default()).expect("defaults are valid"),
-    );
+    round(c, "mean+none", Rule::Mean, TrustKind::None);
+    round(c, "weighted-mean+published", Rule::WeightedMean, TrustKind::Published);
     round(
         c,
         "weighted-median+calibrated",
         Rule::WeightedMedian,
-        Calibrated::new(50, CalibratedParams::default()).expect("defaults are valid"),
+        TrustKind::Calibrated,
     );
 }
 

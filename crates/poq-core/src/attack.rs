@@ -6,8 +6,12 @@
 //! drawn in committee order, so a round replays exactly from its seed.
 //!
 //! The four published attacks are `noise`, `boosting`, `sabotage` and `intermittent`;
-//! ours are `collusion`, `on-off`, `constant`, `copycat` and `sybil`.
+//! ours are `collusion`, `on-off`, `constant`, `copycat`, `sybil` and `withhold`.
+//!
+//! A report is `Some(score)`, or `None` for a member that stays silent (`withhold`):
+//! what happens to a silent member is the protocol's missing-report rule.
 
+use crate::params::check_param;
 use crate::rng::{chance, standard_normal};
 use crate::{CoreError, Result, SCORE_MAX, SCORE_MIN};
 use rand_core::Rng;
@@ -21,6 +25,15 @@ pub const DEFAULT_SHIFT: f64 = 3.0;
 pub const DEFAULT_INTERMITTENT_P: f64 = 0.3;
 /// Default score reported by the constant (lazy) attacker.
 pub const DEFAULT_CONSTANT: f64 = 7.0;
+/// Default score the copycat reports before any consensus is published.
+pub const DEFAULT_COPYCAT_FALLBACK: f64 = 5.0;
+/// Default relative trust at or above which the on-off attacker attacks.
+pub const DEFAULT_ON_OFF_THRESHOLD: f64 = 0.9;
+/// Default honest rounds of the on-off attacker before its first attack.
+pub const DEFAULT_ON_OFF_WARMUP: u64 = 100;
+/// Default distance (score points) from the others' median beyond which the
+/// withholding evaluator stays silent.
+pub const DEFAULT_WITHHOLD_THRESHOLD: f64 = 1.5;
 
 /// One malicious behaviour, with its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -87,11 +100,19 @@ pub enum Attack {
         /// Shift b.
         shift: f64,
     },
+    /// Strategic abstention: reports its honest score, but stays silent whenever that
+    /// score is more than `threshold` points from the median of the other members'
+    /// reports (the last revealer sees them), i.e. whenever reporting would cost it
+    /// trust. Whether that pays is decided by the protocol's missing-report rule.
+    Withhold {
+        /// Distance from the others' median beyond which it stays silent.
+        threshold: f64,
+    },
 }
 
 impl Attack {
     /// The attack names, in the spec's order, as outputs and `--attack` spell them.
-    pub const NAMES: [&'static str; 10] = [
+    pub const NAMES: [&'static str; 11] = [
         "none",
         "noise",
         "boosting",
@@ -102,7 +123,12 @@ impl Attack {
         "constant",
         "copycat",
         "sybil",
+        "withhold",
     ];
+
+    /// [`Attack::NAMES`] as one comma-separated list, for messages.
+    pub const NAMES_LIST: &'static str =
+        "none, noise, boosting, sabotage, intermittent, collusion, on-off, constant, copycat, sybil, withhold";
 
     /// The attack called `name`, with the spec's default parameters.
     pub fn from_name(name: &str) -> Result<Self> {
@@ -120,19 +146,24 @@ impl Attack {
             "collusion" => Attack::Collusion { shift: DEFAULT_SHIFT },
             "on-off" => Attack::OnOff {
                 shift: DEFAULT_SHIFT,
-                threshold: 0.9,
-                warmup: 100,
+                threshold: DEFAULT_ON_OFF_THRESHOLD,
+                warmup: DEFAULT_ON_OFF_WARMUP,
             },
             "constant" => Attack::Constant {
                 value: DEFAULT_CONSTANT,
             },
-            "copycat" => Attack::Copycat { fallback: 5.0 },
+            "copycat" => Attack::Copycat {
+                fallback: DEFAULT_COPYCAT_FALLBACK,
+            },
             "sybil" => Attack::Sybil { shift: DEFAULT_SHIFT },
+            "withhold" => Attack::Withhold {
+                threshold: DEFAULT_WITHHOLD_THRESHOLD,
+            },
             _ => {
                 return Err(CoreError::UnknownName {
                     kind: "attack",
                     name: name.to_string(),
-                    expected: "none, noise, boosting, sabotage, intermittent, collusion, on-off, constant, copycat, sybil",
+                    expected: Self::NAMES_LIST,
                 });
             }
         })
@@ -151,18 +182,13 @@ impl Attack {
             Attack::Constant { .. } => "constant",
             Attack::Copycat { .. } => "copycat",
             Attack::Sybil { .. } => "sybil",
+            Attack::Withhold { .. } => "withhold",
         }
     }
 
     /// Checks the parameters.
     pub fn validate(&self) -> Result<()> {
-        let check = |name: &'static str, value: f64, ok: bool, reason: &'static str| {
-            if value.is_finite() && ok {
-                Ok(())
-            } else {
-                Err(CoreError::InvalidParameter { name, value, reason })
-            }
-        };
+        let check = check_param;
         match *self {
             Attack::None => Ok(()),
             Attack::Noise { sigma } => check("sigma", sigma, sigma >= 0.0, "must be >= 0"),
@@ -190,14 +216,16 @@ impl Attack {
                 (0.0..=10.0).contains(&fallback),
                 "must be a score in [0, 10]",
             ),
+            Attack::Withhold { threshold } => check("threshold", threshold, threshold >= 0.0, "must be >= 0"),
         }
     }
 }
 
-/// What an attacker can see of the round's public history.
+/// What an attacker can see of the round's public history
+/// ([`crate::protocol::Protocol::history`] builds it).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct History {
-    /// The current round number.
+    /// The id of the round being scored (rounds are numbered from 0 in opening order).
     pub round: u64,
     /// The consensus published by the previous round, if any.
     pub last_consensus: Option<f64>,
@@ -221,10 +249,11 @@ fn clip(x: f64) -> f64 {
 }
 
 /// Transforms a committee's honest scores into the reports it sends, writing one report
-/// per member into `out` (cleared first). Honest members report their honest score.
+/// per member into `out` (cleared first): `Some(score)`, or `None` for a member that
+/// stays silent. Honest members report their honest score.
 ///
-/// Honest scores are the caller's and assumed in [0, 10]; outputs always are.
-pub fn apply(attack: &Attack, members: &[Member], history: &History, rng: &mut impl Rng, out: &mut Vec<f64>) {
+/// Honest scores are the caller's and assumed in [0, 10]; reported scores always are.
+pub fn apply(attack: &Attack, members: &[Member], history: &History, rng: &mut impl Rng, out: &mut Vec<Option<f64>>) {
     out.clear();
     // The coalition's agreed value for the coordinated attacks, from the first
     // malicious member (sybil) or all of them (collusion).
@@ -233,9 +262,9 @@ pub fn apply(attack: &Attack, members: &[Member], history: &History, rng: &mut i
         Attack::Sybil { shift } => members.iter().find(|m| m.malicious).map(|m| clip(m.honest + shift)),
         _ => None,
     };
-    for m in members {
+    for (i, m) in members.iter().enumerate() {
         if !m.malicious {
-            out.push(m.honest);
+            out.push(Some(m.honest));
             continue;
         }
         let s = m.honest;
@@ -268,9 +297,39 @@ pub fn apply(attack: &Attack, members: &[Member], history: &History, rng: &mut i
             }
             Attack::Constant { value } => value,
             Attack::Copycat { fallback } => history.last_consensus.unwrap_or(fallback),
+            Attack::Withhold { threshold } => {
+                // Every other member reports its honest score under this attack.
+                let others = median_of_others(members, i);
+                if others.is_some_and(|o| (s - o).abs() > threshold) {
+                    out.push(None);
+                    continue;
+                }
+                s
+            }
         };
-        out.push(reported);
+        out.push(Some(reported));
     }
+}
+
+/// Median of every member's honest score but member `skip`'s (mean of the two middle
+/// values for an even count); `None` for a committee of one.
+fn median_of_others(members: &[Member], skip: usize) -> Option<f64> {
+    let mut v: smallvec::SmallVec<[f64; 32]> = members
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != skip)
+        .map(|(_, m)| m.honest)
+        .collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable_by(f64::total_cmp);
+    let k = v.len();
+    Some(if k % 2 == 1 {
+        v[k / 2]
+    } else {
+        (v[k / 2 - 1] + v[k / 2]) / 2.0
+    })
 }
 
 /// Median of the malicious members' honest scores (lower median for an even count, so

@@ -3,10 +3,12 @@
 //! Every variant carries the offending value, so a caller can print a message that
 //! names exactly what was wrong without re-deriving it.
 
+use crate::id::{EvaluatorId, NodeId, RoundId};
 use thiserror::Error;
 
 /// Everything that can go wrong in the pure core.
 #[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
 pub enum CoreError {
     /// A metric was asked to score a prediction against no reference at all.
     #[error("no references given: at least one reference text is required")]
@@ -74,41 +76,41 @@ pub enum CoreError {
     #[error("evaluator {evaluator} is not registered (pool has {pool} evaluators)")]
     UnknownEvaluator {
         /// The evaluator id.
-        evaluator: u32,
+        evaluator: EvaluatorId,
         /// Pool size.
         pool: usize,
     },
     /// A committee lists the same evaluator twice.
-    #[error("evaluator {evaluator} appears twice in the committee of round {round}")]
+    #[error("evaluator {evaluator} appears twice in the committee of {round}")]
     DuplicateMember {
         /// The evaluator id.
-        evaluator: u32,
-        /// Round number.
-        round: u64,
+        evaluator: EvaluatorId,
+        /// The round.
+        round: RoundId,
     },
     /// A report came from an evaluator outside the round's committee.
-    #[error("evaluator {evaluator} is not in the committee of round {round}")]
+    #[error("evaluator {evaluator} is not in the committee of {round}")]
     NotInCommittee {
         /// The evaluator id.
-        evaluator: u32,
-        /// Round number.
-        round: u64,
+        evaluator: EvaluatorId,
+        /// The round.
+        round: RoundId,
     },
     /// An evaluator reported twice in one round.
-    #[error("evaluator {evaluator} already reported in round {round}")]
+    #[error("evaluator {evaluator} already reported in {round}")]
     DuplicateReport {
         /// The evaluator id.
-        evaluator: u32,
-        /// Round number.
-        round: u64,
+        evaluator: EvaluatorId,
+        /// The round.
+        round: RoundId,
     },
     /// A report's score is NaN, infinite or outside [0, 10].
-    #[error("evaluator {evaluator} reported score {value} in round {round}: scores must be finite and in [0, 10]")]
+    #[error("evaluator {evaluator} reported score {value} in {round}: scores must be finite and in [0, 10]")]
     InvalidReport {
         /// The evaluator id.
-        evaluator: u32,
-        /// Round number.
-        round: u64,
+        evaluator: EvaluatorId,
+        /// The round.
+        round: RoundId,
         /// The offending score.
         value: f64,
     },
@@ -119,20 +121,21 @@ pub enum CoreError {
         value: f64,
     },
     /// Too few reports arrived to finalize the round.
-    #[error("round {round} has {got} reports but needs {need} to finalize")]
+    #[error("{round} has {got} reports but needs {need} to finalize")]
     QuorumNotReached {
-        /// Round number.
-        round: u64,
+        /// The round.
+        round: RoundId,
         /// Reports received.
         got: usize,
         /// Reports required.
         need: usize,
     },
-    /// The round was already finalized: it takes no more reports and pays only once.
-    #[error("round {round} is already finalized")]
+    /// The round was already closed (finalized or expired): it takes no more reports and
+    /// pays only once.
+    #[error("{round} is already closed (finalized or expired)")]
     RoundClosed {
-        /// Round number.
-        round: u64,
+        /// The round.
+        round: RoundId,
     },
     /// A scorer could not score an item (a model failed, a judge's reply had no grade).
     #[error("scorer {scorer} failed: {reason}")]
@@ -140,6 +143,50 @@ pub enum CoreError {
         /// The scorer's name.
         scorer: String,
         /// What went wrong, with the offending value.
+        reason: String,
+    },
+    /// An inference node id is not registered.
+    #[error("{node} is not registered ({nodes} inference nodes)")]
+    UnknownNode {
+        /// The node id.
+        node: NodeId,
+        /// Registered inference nodes.
+        nodes: usize,
+    },
+    /// No open round has this id (never opened, or already finalized or expired).
+    #[error("{round} is not open")]
+    UnknownRound {
+        /// The round.
+        round: RoundId,
+    },
+    /// A round that reached its quorum must be finalized, not expired.
+    #[error("{round} has {got} reports, reaching its quorum of {need}: finalize it instead of expiring it")]
+    QuorumReached {
+        /// The round.
+        round: RoundId,
+        /// Reports received.
+        got: usize,
+        /// Reports required.
+        need: usize,
+    },
+    /// The trust policy tracks a different number of evaluators than the registry holds.
+    #[error("the trust policy tracks {trust} evaluators but {registered} are registered")]
+    PoolMismatch {
+        /// Evaluators the trust policy tracks.
+        trust: usize,
+        /// Evaluators registered.
+        registered: usize,
+    },
+    /// An evaluator registered for no task.
+    #[error("evaluator registration #{index} names no task: an evaluator must score at least one task")]
+    NoTasks {
+        /// Position of the registration.
+        index: usize,
+    },
+    /// A snapshot does not describe a consistent protocol state.
+    #[error("invalid snapshot: {reason}")]
+    InvalidSnapshot {
+        /// What is inconsistent, naming the offending value.
         reason: String,
     },
     /// A name (rule, policy, attack) is not known.

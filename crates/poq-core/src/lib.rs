@@ -11,11 +11,15 @@
 //! - [`trust`]: trust policies behind one trait: the published multiplicative rule,
 //!   reproduced with its flaw, and ours;
 //! - [`record`]: the logged record format shared by collection, replay and audits;
-//! - [`reward`]: linear quality-minus-cost rewards for inference and evaluator nodes;
+//! - [`reward`]: linear quality-minus-cost rewards for inference and evaluator nodes
+//!   (formulas only; balances live in [`protocol::RewardBook`]);
 //! - [`committee`]: K-of-N committee sampling from a 32-byte seed with a generator
 //!   implemented here ([`rng`]), so committees are identical on every platform;
 //! - [`attack`]: the nine malicious-evaluator behaviours as pure transforms;
 //! - [`round`]: the round state machine: reports in, an [`round::Outcome`] out;
+//! - [`protocol`]: the one owner of everything between rounds (registry, trust state,
+//!   reward book, public history, committee seeds, open rounds), with snapshots and a
+//!   canonical state digest; the simulator and the node drive it alike;
 //! - [`scorer`]: the [`scorer::Scorer`] trait every evaluator implements, and the
 //!   lexical scorers;
 //! - [`stats`]: correlation, error and detection AUC for alignment reports.
@@ -25,6 +29,10 @@
 //! - **Time is a round number, randomness an argument.** Functions that draw take
 //!   `&mut impl Rng`; the simulator and the node seed them. The same seed gives the same
 //!   bytes on every platform and thread count.
+//! - **One owner between rounds.** A [`round::Round`] knows one round; a
+//!   [`protocol::Protocol`] opens every round, feeds trust, books rewards and keeps the
+//!   history. Nothing else decides trust or pays, so a simulator and a node that feed
+//!   it the same inputs reach the same state, bit for bit ([`protocol::Protocol::state_digest`]).
 //! - **Evaluators are dense indices** ([`EvaluatorId`]) into a registered pool, and all
 //!   per-evaluator state lives in `Vec`s: no hash-map iteration order can leak into a
 //!   result.
@@ -40,8 +48,12 @@
 pub mod aggregate;
 pub mod attack;
 pub mod committee;
+pub mod encoding;
 pub mod error;
+pub mod id;
 pub mod metrics;
+pub mod params;
+pub mod protocol;
 pub mod record;
 pub mod reward;
 pub mod rng;
@@ -52,14 +64,8 @@ pub mod task;
 pub mod trust;
 
 pub use error::{CoreError, Result};
+pub use id::{EvaluatorId, NodeId, RoundId};
 pub use task::Task;
-
-/// Dense index of an evaluator in the registered pool (0..N).
-pub type EvaluatorId = u32;
-
-/// The kind of prompt a round scores (the simulator uses 0 for QA, 1 for
-/// summarization). Trust policies may keep separate trust per task.
-pub type TaskId = u16;
 
 /// The lowest score an evaluator may report.
 pub const SCORE_MIN: f64 = 0.0;

@@ -9,8 +9,19 @@
 //! does not depend on K. Whether rewards may go negative (slashing) is a switch; when
 //! it is off, negative rewards are floored at zero and the floor is the documented rule,
 //! not a silent repair of bad input.
+//!
+//! **Evaluator budget shares** ([`EvaluatorScaling`]). The spec splits B_eval equally
+//! (B_eval / K), which pays a distrusted booster almost what an honest evaluator earns.
+//! With `trust` scaling each member's share is B_eval · wₑ / Σ w over the committee (the
+//! weights the consensus used): with equal weights it is the spec's B_eval / K, the
+//! budget is never exceeded, and a distrusted member's share goes to the trusted ones.
+//!
+//! **Missing reports.** A committee member that does not report is paid as a report at
+//! the maximum deviation (d = 1) and the maximum cost (ĉ = 1): nothing unless slashing
+//! is on, and then never more than any report would have earned
+//! ([`RewardParams::missing_evaluator`]), so abstaining never pays better than reporting.
 
-use crate::trust::check_param;
+use crate::params::check_param;
 use crate::{CoreError, Result};
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +41,32 @@ pub struct RewardParams {
     pub eval_budget: f64,
     /// Whether rewards may be negative (slashing); otherwise they are floored at 0.
     pub allow_negative: bool,
+    /// How the evaluator budget is shared among the committee.
+    pub evaluator_scaling: EvaluatorScaling,
+}
+
+/// How the per-round evaluator budget B_eval is shared among the committee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvaluatorScaling {
+    /// B_eval / K each, as the spec writes it.
+    #[default]
+    Flat,
+    /// B_eval · wₑ / Σ w: shares in proportion to the trust weights the consensus used.
+    Trust,
+}
+
+impl EvaluatorScaling {
+    /// Every scaling, for sweeps.
+    pub const ALL: [EvaluatorScaling; 2] = [EvaluatorScaling::Flat, EvaluatorScaling::Trust];
+
+    /// The name as scenario files spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EvaluatorScaling::Flat => "flat",
+            EvaluatorScaling::Trust => "trust",
+        }
+    }
 }
 
 impl Default for RewardParams {
@@ -41,6 +78,7 @@ impl Default for RewardParams {
             beta_eval: 0.3,
             eval_budget: 1.0,
             allow_negative: false,
+            evaluator_scaling: EvaluatorScaling::Flat,
         }
     }
 }
@@ -69,10 +107,35 @@ impl RewardParams {
         self.floor(self.alpha * (consensus / 10.0) - self.beta * normalized_cost)
     }
 
-    /// R_e = (B_eval / K) · [α_e · (1 − d) − β_e · ĉ_e].
+    /// R_e = (B_eval / K) · [α_e · (1 − d) − β_e · ĉ_e] (the flat share).
     pub fn evaluator(&self, committee_size: usize, deviation: f64, normalized_cost: f64) -> f64 {
-        let share = self.eval_budget / committee_size.max(1) as f64;
+        self.evaluator_with_share(
+            self.eval_budget / committee_size.max(1) as f64,
+            deviation,
+            normalized_cost,
+        )
+    }
+
+    /// The budget share of a member with trust weight `weight` in a committee of
+    /// `committee_size` whose weights sum to `weight_sum` (see [`EvaluatorScaling`]).
+    pub fn evaluator_share(&self, committee_size: usize, weight: f64, weight_sum: f64) -> f64 {
+        match self.evaluator_scaling {
+            EvaluatorScaling::Flat => self.eval_budget / committee_size.max(1) as f64,
+            // Weights are finite and positive (the round checked them), so the sum is > 0.
+            EvaluatorScaling::Trust => self.eval_budget * (weight / weight_sum),
+        }
+    }
+
+    /// R_e = share · [α_e · (1 − d) − β_e · ĉ_e] for a budget share from
+    /// [`RewardParams::evaluator_share`].
+    pub fn evaluator_with_share(&self, share: f64, deviation: f64, normalized_cost: f64) -> f64 {
         self.floor(share * (self.alpha_eval * (1.0 - deviation) - self.beta_eval * normalized_cost))
+    }
+
+    /// What a member that did not report is paid: a report at the maximum deviation and
+    /// the maximum cost, share · (−β_e); 0 unless slashing is on.
+    pub fn missing_evaluator(&self, share: f64) -> f64 {
+        self.evaluator_with_share(share, 1.0, 1.0)
     }
 }
 
@@ -121,51 +184,6 @@ impl CostScale {
                 Ok(if max > min { (cost - min) / (max - min) } else { 0.0 })
             }
             CostScale::Reference { reference } => Ok((cost / reference).min(1.0)),
-        }
-    }
-}
-
-/// Rewards accumulated per node across rounds.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct RewardBook {
-    /// Total reward per inference node, by id.
-    pub inference: Vec<f64>,
-    /// Rounds served per inference node.
-    pub inference_rounds: Vec<u64>,
-    /// Total reward per evaluator, by id.
-    pub evaluator: Vec<f64>,
-    /// Rounds evaluated per evaluator.
-    pub evaluator_rounds: Vec<u64>,
-}
-
-impl RewardBook {
-    /// An empty book for `inference_nodes` and `evaluators` nodes.
-    pub fn new(inference_nodes: usize, evaluators: usize) -> Self {
-        Self {
-            inference: vec![0.0; inference_nodes],
-            inference_rounds: vec![0; inference_nodes],
-            evaluator: vec![0.0; evaluators],
-            evaluator_rounds: vec![0; evaluators],
-        }
-    }
-
-    /// Adds one round's outcome to the totals; ids beyond the book grow it.
-    pub fn record(&mut self, outcome: &crate::round::Outcome) {
-        let f = outcome.inference_node as usize;
-        if f >= self.inference.len() {
-            self.inference.resize(f + 1, 0.0);
-            self.inference_rounds.resize(f + 1, 0);
-        }
-        self.inference[f] += outcome.inference_reward;
-        self.inference_rounds[f] += 1;
-        for r in &outcome.reports {
-            let e = r.evaluator as usize;
-            if e >= self.evaluator.len() {
-                self.evaluator.resize(e + 1, 0.0);
-                self.evaluator_rounds.resize(e + 1, 0);
-            }
-            self.evaluator[e] += r.reward;
-            self.evaluator_rounds[e] += 1;
         }
     }
 }

@@ -1,10 +1,11 @@
 //! Tests of `poq_core::round`: the state machine's contract.
 
-use poq_core::CoreError;
 use poq_core::aggregate::Rule;
-use poq_core::reward::{CostScale, RewardBook, RewardParams};
-use poq_core::round::{Round, RoundConfig};
+use poq_core::protocol::RewardBook;
+use poq_core::reward::{CostScale, RewardParams};
+use poq_core::round::{MissingReport, Round, RoundConfig, RoundSpec};
 use poq_core::trust::{Published, PublishedParams, TrustPolicy};
+use poq_core::{CoreError, EvaluatorId, NodeId, RoundId, Task};
 
 fn config(rule: Rule) -> RoundConfig {
     RoundConfig {
@@ -13,17 +14,39 @@ fn config(rule: Rule) -> RoundConfig {
         rewards: RewardParams::default(),
         inference_cost: CostScale::Reference { reference: 1000.0 },
         evaluator_cost: CostScale::Reference { reference: 100.0 },
+        missing: MissingReport::Penalize,
     }
+}
+
+/// Evaluator `i`.
+fn e(i: u32) -> EvaluatorId {
+    EvaluatorId(i)
+}
+
+/// Evaluators `ids`, in the order given.
+fn ids(ids: &[u32]) -> Vec<EvaluatorId> {
+    ids.iter().copied().map(EvaluatorId).collect()
+}
+
+/// Opens round `id` of QA for `node` at raw cost `cost`.
+fn open(config: RoundConfig, id: u64, node: u32, cost: f64, committee: &[u32], pool: usize) -> poq_core::Result<Round> {
+    let spec = RoundSpec {
+        id: RoundId(id),
+        node: NodeId(node),
+        task: Task::Qa,
+        inference_cost: cost,
+    };
+    Round::open(config, spec, ids(committee), pool)
 }
 
 #[test]
 fn a_round_by_hand() {
     let mut trust = Published::new(5, PublishedParams::default()).unwrap();
-    let mut round = Round::open(config(Rule::Median), 9, 2, 500.0, vec![4, 0, 2], 5).unwrap();
-    assert_eq!(round.committee(), &[0, 2, 4]);
-    round.submit(2, 6.0, 50.0).unwrap();
-    round.submit(0, 8.0, 0.0).unwrap();
-    round.submit(4, 1.0, 100.0).unwrap();
+    let mut round = open(config(Rule::Median), 9, 2, 500.0, &[4, 0, 2], 5).unwrap();
+    assert_eq!(round.committee(), &ids(&[0, 2, 4]));
+    round.submit(e(2), 6.0, 50.0).unwrap();
+    round.submit(e(0), 8.0, 0.0).unwrap();
+    round.submit(e(4), 1.0, 100.0).unwrap();
     let o = round.finalize(&mut trust).unwrap();
     // median(8, 6, 1) = 6
     assert_eq!(o.consensus, 6.0);
@@ -31,7 +54,7 @@ fn a_round_by_hand() {
     assert!((o.inference_reward - 0.45).abs() < 1e-15);
     assert_eq!(o.reports.len(), 3);
     let e0 = o.reports[0];
-    assert_eq!((e0.evaluator, e0.score), (0, 8.0));
+    assert_eq!((e0.evaluator, e0.score), (e(0), 8.0));
     assert!((e0.deviation - 0.2).abs() < 1e-15);
     // R_e = (1/3)(1 − 0.2 − 0) = 0.2666…
     assert!((e0.reward - 0.8 / 3.0).abs() < 1e-15);
@@ -64,50 +87,57 @@ fn weighted_rules_read_trust() {
     for _ in 0..50 {
         trust.update(
             &[poq_core::trust::Report {
-                evaluator: 1,
+                evaluator: e(1),
                 score: 5.0,
             }],
             5.0,
+            Task::Qa,
             &mut changes,
         );
     }
-    assert_eq!(trust.weight(1), 2.0);
-    let mut round = Round::open(config(Rule::WeightedMean), 1, 0, 0.0, vec![0, 1], 2).unwrap();
-    round.submit(0, 0.0, 0.0).unwrap();
-    round.submit(1, 10.0, 0.0).unwrap();
+    assert_eq!(trust.weight(e(1)), 2.0);
+    let mut round = open(config(Rule::WeightedMean), 1, 0, 0.0, &[0, 1], 2).unwrap();
+    round.submit(e(0), 0.0, 0.0).unwrap();
+    round.submit(e(1), 10.0, 0.0).unwrap();
     // (0.5 · 0 + 2 · 10) / 2.5 = 8
     assert_eq!(round.finalize(&mut trust).unwrap().consensus, 8.0);
 }
 
 #[test]
 fn bad_reports_are_rejected_and_change_nothing() {
-    let mut round = Round::open(config(Rule::Mean), 7, 0, 0.0, vec![1, 3], 4).unwrap();
+    let mut round = open(config(Rule::Mean), 7, 0, 0.0, &[1, 3], 4).unwrap();
     assert_eq!(
-        round.submit(2, 5.0, 0.0),
-        Err(CoreError::NotInCommittee { evaluator: 2, round: 7 })
+        round.submit(e(2), 5.0, 0.0),
+        Err(CoreError::NotInCommittee {
+            evaluator: e(2),
+            round: RoundId(7)
+        })
     );
     assert_eq!(
-        round.submit(1, 10.5, 0.0),
+        round.submit(e(1), 10.5, 0.0),
         Err(CoreError::InvalidReport {
-            evaluator: 1,
-            round: 7,
+            evaluator: e(1),
+            round: RoundId(7),
             value: 10.5
         })
     );
     assert!(matches!(
-        round.submit(1, f64::NAN, 0.0),
+        round.submit(e(1), f64::NAN, 0.0),
         Err(CoreError::InvalidReport {
-            evaluator: 1,
-            round: 7,
+            evaluator: EvaluatorId(1),
+            round: RoundId(7),
             ..
         })
     ));
-    assert!(matches!(round.submit(1, 5.0, -3.0), Err(CoreError::InvalidCost { value }) if value == -3.0));
+    assert!(matches!(round.submit(e(1), 5.0, -3.0), Err(CoreError::InvalidCost { value }) if value == -3.0));
     assert_eq!(round.received(), 0);
-    round.submit(1, 5.0, 0.0).unwrap();
+    round.submit(e(1), 5.0, 0.0).unwrap();
     assert_eq!(
-        round.submit(1, 6.0, 0.0),
-        Err(CoreError::DuplicateReport { evaluator: 1, round: 7 })
+        round.submit(e(1), 6.0, 0.0),
+        Err(CoreError::DuplicateReport {
+            evaluator: e(1),
+            round: RoundId(7)
+        })
     );
     assert_eq!(round.received(), 1);
 
@@ -117,39 +147,48 @@ fn bad_reports_are_rejected_and_change_nothing() {
     assert_eq!(
         round.finalize(&mut trust),
         Err(CoreError::QuorumNotReached {
-            round: 7,
+            round: RoundId(7),
             got: 1,
             need: 2
         })
     );
     assert_eq!(trust.weights(), before);
-    round.submit(3, 7.0, 0.0).unwrap();
+    round.submit(e(3), 7.0, 0.0).unwrap();
     assert_eq!(round.finalize(&mut trust).unwrap().consensus, 6.0);
 }
 
 #[test]
 fn a_round_pays_once() {
     let mut trust = Published::new(3, PublishedParams::default()).unwrap();
-    let mut round = Round::open(config(Rule::Mean), 4, 0, 0.0, vec![0, 1], 3).unwrap();
-    round.submit(0, 5.0, 0.0).unwrap();
-    round.submit(1, 5.0, 0.0).unwrap();
+    let mut round = open(config(Rule::Mean), 4, 0, 0.0, &[0, 1], 3).unwrap();
+    round.submit(e(0), 5.0, 0.0).unwrap();
+    round.submit(e(1), 5.0, 0.0).unwrap();
     round.finalize(&mut trust).unwrap();
     let after = trust.weights();
     assert!(round.is_finalized());
-    assert_eq!(round.finalize(&mut trust), Err(CoreError::RoundClosed { round: 4 }));
-    assert_eq!(round.submit(0, 1.0, 0.0), Err(CoreError::RoundClosed { round: 4 }));
+    assert_eq!(
+        round.finalize(&mut trust),
+        Err(CoreError::RoundClosed { round: RoundId(4) })
+    );
+    assert_eq!(
+        round.submit(e(0), 1.0, 0.0),
+        Err(CoreError::RoundClosed { round: RoundId(4) })
+    );
     assert_eq!(trust.weights(), after, "a second finalize must not update trust again");
 }
 
 #[test]
 fn trust_must_track_the_committee() {
     let mut small = Published::new(2, PublishedParams::default()).unwrap();
-    let mut round = Round::open(config(Rule::Mean), 5, 0, 0.0, vec![0, 3], 4).unwrap();
-    round.submit(0, 5.0, 0.0).unwrap();
-    round.submit(3, 5.0, 0.0).unwrap();
+    let mut round = open(config(Rule::Mean), 5, 0, 0.0, &[0, 3], 4).unwrap();
+    round.submit(e(0), 5.0, 0.0).unwrap();
+    round.submit(e(3), 5.0, 0.0).unwrap();
     assert_eq!(
         round.finalize(&mut small),
-        Err(CoreError::UnknownEvaluator { evaluator: 3, pool: 2 })
+        Err(CoreError::UnknownEvaluator {
+            evaluator: e(3),
+            pool: 2
+        })
     );
     assert!(!round.is_finalized());
 }
@@ -162,10 +201,10 @@ fn calibrated_trust_through_rounds() {
     let mut trust = Calibrated::new(4, CalibratedParams::default()).unwrap();
     for t in 0..300u64 {
         let truth = 2.0 + (t % 6) as f64;
-        let mut round = Round::open(config(Rule::WeightedMedian), t, 0, 0.0, vec![0, 1, 2, 3], 4).unwrap();
-        round.submit(0, truth + 3.0, 0.0).unwrap();
-        for (e, jitter) in [(1, -0.2), (2, 0.0), (3, 0.2)] {
-            round.submit(e, truth + jitter, 0.0).unwrap();
+        let mut round = open(config(Rule::WeightedMedian), t, 0, 0.0, &[0, 1, 2, 3], 4).unwrap();
+        round.submit(e(0), truth + 3.0, 0.0).unwrap();
+        for (i, jitter) in [(1, -0.2), (2, 0.0), (3, 0.2)] {
+            round.submit(e(i), truth + jitter, 0.0).unwrap();
         }
         let o = round.finalize(&mut trust).unwrap();
         if t > 50 {
@@ -173,7 +212,7 @@ fn calibrated_trust_through_rounds() {
         }
     }
     assert!(
-        trust.weight(0) < 0.1 && trust.weight(2) > 0.5,
+        trust.weight(e(0)) < 0.1 && trust.weight(e(2)) > 0.5,
         "weights {:?}",
         trust.weights()
     );
@@ -183,19 +222,25 @@ fn calibrated_trust_through_rounds() {
 fn bad_committees_are_rejected() {
     let c = config(Rule::Median);
     assert_eq!(
-        Round::open(c, 1, 0, 0.0, vec![], 3).unwrap_err(),
+        open(c, 1, 0, 0.0, &[], 3).unwrap_err(),
         CoreError::CommitteeSize { k: 0, n: 3 }
     );
     assert_eq!(
-        Round::open(c, 1, 0, 0.0, vec![0, 5], 3).unwrap_err(),
-        CoreError::UnknownEvaluator { evaluator: 5, pool: 3 }
+        open(c, 1, 0, 0.0, &[0, 5], 3).unwrap_err(),
+        CoreError::UnknownEvaluator {
+            evaluator: e(5),
+            pool: 3
+        }
     );
     assert_eq!(
-        Round::open(c, 1, 0, 0.0, vec![2, 0, 2], 3).unwrap_err(),
-        CoreError::DuplicateMember { evaluator: 2, round: 1 }
+        open(c, 1, 0, 0.0, &[2, 0, 2], 3).unwrap_err(),
+        CoreError::DuplicateMember {
+            evaluator: e(2),
+            round: RoundId(1)
+        }
     );
     assert!(matches!(
-        Round::open(c, 1, 0, f64::NAN, vec![0], 3),
+        open(c, 1, 0, f64::NAN, &[0], 3),
         Err(CoreError::InvalidCost { .. })
     ));
     let bad = RoundConfig {
@@ -203,7 +248,7 @@ fn bad_committees_are_rejected() {
         ..c
     };
     assert!(matches!(
-        Round::open(bad, 1, 0, 0.0, vec![0], 3),
+        open(bad, 1, 0, 0.0, &[0], 3),
         Err(CoreError::InvalidParameter { name: "trim", .. })
     ));
 }
@@ -215,13 +260,21 @@ fn partial_quorum_finalizes_with_missing_members() {
         rule: Rule::TrimmedMean { trim: 0.2 },
         ..config(Rule::Median)
     };
-    let mut round = Round::open(c, 2, 1, 0.0, vec![0, 1, 2], 3).unwrap();
+    let mut round = open(c, 2, 1, 0.0, &[0, 1, 2], 3).unwrap();
     assert_eq!(round.quorum(), 2);
-    round.submit(0, 4.0, 0.0).unwrap();
-    round.submit(2, 6.0, 0.0).unwrap();
+    round.submit(e(0), 4.0, 0.0).unwrap();
+    round.submit(e(2), 6.0, 0.0).unwrap();
     let mut trust = poq_core::trust::NoTrust::new(3);
     let o = round.finalize(&mut trust).unwrap();
-    assert_eq!(o.missing, vec![1]);
+    // Evaluator 1 stayed silent: under the default rule it is penalized, which for
+    // constant trust changes nothing, and it is paid a report at d = 1, ĉ = 1:
+    // (1/3)(1 · 0 − 0.3 · 1) < 0, floored at 0 without slashing.
+    assert_eq!(o.missing.len(), 1);
+    let m = o.missing[0];
+    assert_eq!(
+        (m.evaluator, m.weight_before, m.weight_after, m.reward),
+        (e(1), 1.0, 1.0, 0.0)
+    );
     assert_eq!(o.consensus, 5.0);
     // Two scores, τ = 0.2: nothing trimmed, and the outcome says so.
     assert_eq!(o.trimmed_per_side, Some(0));

@@ -3,7 +3,9 @@
 mod aggregate;
 mod attack;
 mod committee;
+mod golden;
 mod metrics;
+mod protocol;
 mod reward;
 mod round;
 mod scorer;

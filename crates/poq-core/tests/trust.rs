@@ -1,12 +1,17 @@
 //! Tests of `poq_core::trust`: the published rule exactly, its flaw, and ours.
 
-use poq_core::CoreError;
 use poq_core::committee::draw_uniform;
 use poq_core::rng::{Xoshiro256PlusPlus, standard_normal};
 use poq_core::stats::auc;
 use poq_core::trust::{
-    Calibrated, CalibratedParams, NoTrust, Published, PublishedParams, Report, TrustPolicy, policy_from_name,
+    Calibrated, CalibratedParams, NoTrust, Published, PublishedParams, Report, TrustKind, TrustParams, TrustPolicy,
 };
+use poq_core::{CoreError, EvaluatorId, Task};
+
+/// Evaluator `i`.
+fn e(i: u32) -> EvaluatorId {
+    EvaluatorId(i)
+}
 
 #[test]
 fn published_rule_by_hand() {
@@ -14,40 +19,127 @@ fn published_rule_by_hand() {
     let mut changes = Vec::new();
     let reports = [
         Report {
-            evaluator: 0,
+            evaluator: e(0),
             score: 8.0,
         },
         Report {
-            evaluator: 1,
+            evaluator: e(1),
             score: 6.0,
         },
         Report {
-            evaluator: 2,
+            evaluator: e(2),
             score: 0.0,
         },
     ];
-    p.update(&reports, 6.0, &mut changes);
+    p.update(&reports, 6.0, Task::Qa, &mut changes);
     // d = 0.2 → 1 · (1 + 0.2 · 0.3) = 1.06
-    assert!((p.weight(0) - 1.06).abs() < 1e-15);
+    assert!((p.weight(e(0)) - 1.06).abs() < 1e-15);
     // d = 0 → 1 · (1 + 0.2 · 0.5) = 1.1
-    assert!((p.weight(1) - 1.1).abs() < 1e-15);
+    assert!((p.weight(e(1)) - 1.1).abs() < 1e-15);
     // d = 0.6 → 1 · (1 + 0.2 · (−0.1)) = 0.98
-    assert!((p.weight(2) - 0.98).abs() < 1e-15);
+    assert!((p.weight(e(2)) - 0.98).abs() < 1e-15);
     assert_eq!(changes.len(), 3);
-    assert_eq!((changes[2].evaluator, changes[2].before), (2, 1.0));
+    assert_eq!((changes[2].evaluator, changes[2].before), (e(2), 1.0));
     // Clipping at w_min: a maximal deviation every round shrinks by 0.9 until 0.05.
     let mut p = Published::new(1, PublishedParams::default()).unwrap();
     for _ in 0..200 {
         p.update(
             &[Report {
-                evaluator: 0,
+                evaluator: e(0),
                 score: 10.0,
             }],
             0.0,
+            Task::Qa,
             &mut changes,
         );
     }
-    assert_eq!(p.weight(0), 0.05);
+    assert_eq!(p.weight(e(0)), 0.05);
+}
+
+/// A silent committee member, published rule: a report at d = 1,
+/// w ← clip(w · (1 + 0.2 (0.5 − 1)), 0.05, 2) = 0.9 w, on whatever task.
+#[test]
+fn published_penalizes_a_missing_member_as_the_worst_report() {
+    let mut p = Published::new(3, PublishedParams::default()).unwrap();
+    let c = p.penalize_missing(e(1), Task::Summarization);
+    assert_eq!((c.evaluator, c.before, c.after), (e(1), 1.0, 0.9));
+    let c = p.penalize_missing(e(1), Task::Qa);
+    assert!(
+        (c.before - 0.9).abs() < 1e-15 && (c.after - 0.81).abs() < 1e-15,
+        "{c:?}"
+    );
+    assert_eq!((p.weight(e(0)), p.weight(e(2))), (1.0, 1.0));
+    // The same as a report at the maximum deviation.
+    let mut q = Published::new(3, PublishedParams::default()).unwrap();
+    let mut changes = Vec::new();
+    for _ in 0..2 {
+        q.update(
+            &[Report {
+                evaluator: e(1),
+                score: 10.0,
+            }],
+            0.0,
+            Task::Qa,
+            &mut changes,
+        );
+    }
+    assert_eq!(q.weight(e(1)), p.weight(e(1)));
+    // Clipped at w_min.
+    for _ in 0..100 {
+        p.penalize_missing(e(1), Task::Qa);
+    }
+    assert_eq!(p.weight(e(1)), 0.05);
+    // No trust: nothing moves.
+    let mut n = NoTrust::new(2);
+    let c = n.penalize_missing(e(0), Task::Qa);
+    assert_eq!((c.evaluator, c.before, c.after), (e(0), 1.0, 1.0));
+}
+
+/// A silent committee member, calibrated: a squared error of (10 + |B|)² enters both
+/// error EWMAs of the round's task; the signed bias is left alone.
+///
+/// Fresh (B = 0, R = R₀ = 1): u = 100, q_slow = 1 + 0.02 · 99 = 2.98,
+/// q_fast = 1 + 0.2 · 99 = 20.8, E = 20.8, w = clip(1 / 20.8 = 0.048…, 0.05, 2) = 0.05.
+///
+/// After the round 7, 7, 7, 2, 3 of `references_ignore_exact_agreement` (e0: residual
+/// 4.5, bias 0.09, q_slow = 1 + 0.02 · 19.25 = 1.385, q_fast = 1 + 0.2 · 19.25 = 4.85;
+/// B = 0.05 · 0.09 = 0.0045), penalizing e0: u = 10.0045² = 100.09002025,
+/// q_slow = 1.385 + 0.02 (u − 1.385) = 3.359100405, q_fast = 4.85 + 0.2 (u − 4.85)
+/// = 23.89800405, E = q_fast + (3 − 1)(0.09 − 0.0045)² = 23.89800405 + 0.0146205
+/// = 23.91262455; relative bias still 0.0855.
+#[test]
+fn calibrated_penalizes_a_missing_member_on_its_task() {
+    let mut c = Calibrated::new(3, CalibratedParams::default()).unwrap();
+    let ch = c.penalize_missing(e(2), Task::Qa);
+    assert_eq!((ch.evaluator, ch.before, ch.after), (e(2), 1.0, 0.05));
+    assert!((c.error_for(e(2), Task::Qa).unwrap() - 20.8).abs() < 1e-12);
+    assert_eq!(c.relative_bias_for(e(2), Task::Qa), Some(0.0));
+    assert_eq!((c.weight(e(0)), c.weight(e(2))), (1.0, 0.05));
+    // Per task: summarization has not seen it.
+    assert_eq!(c.weight_for(e(2), Task::Summarization), 1.0);
+    let ch = c.penalize_missing(e(2), Task::Summarization);
+    assert_eq!((ch.before, ch.after), (1.0, 0.05));
+    assert!((c.error_for(e(2), Task::Summarization).unwrap() - 20.8).abs() < 1e-12);
+
+    let mut c = Calibrated::new(5, CalibratedParams::default()).unwrap();
+    let reports: Vec<Report> = [7.0, 7.0, 7.0, 2.0, 3.0]
+        .iter()
+        .enumerate()
+        .map(|(i, &score)| Report {
+            evaluator: e(i as u32),
+            score,
+        })
+        .collect();
+    c.update(&reports, 7.0, Task::Qa, &mut Vec::new());
+    let before = c.weight_for(e(0), Task::Qa);
+    let ch = c.penalize_missing(e(0), Task::Qa);
+    assert_eq!(ch.before, before);
+    assert!(ch.after < before);
+    let err = c.error_for(e(0), Task::Qa).unwrap();
+    assert!((err - 23.91262455).abs() < 1e-9, "error {err}");
+    let bias = c.relative_bias_for(e(0), Task::Qa).unwrap();
+    assert!((bias - 0.0855).abs() < 1e-12, "bias {bias}");
+    assert_eq!(c.error_for(e(0), Task::Summarization), None);
 }
 
 /// A small world: `n` evaluators, the first `bad` of them malicious with `attack`
@@ -76,14 +168,17 @@ fn simulate(
                 } else {
                     honest
                 };
-                Report { evaluator: e, score }
+                Report {
+                    evaluator: EvaluatorId(e),
+                    score,
+                }
             })
             .collect();
         let mut s: Vec<f64> = reports.iter().map(|r| r.score).collect();
         s.sort_by(f64::total_cmp);
         let consensus = s[s.len() / 2];
         changes.clear();
-        policy.update(&reports, consensus, &mut changes);
+        policy.update(&reports, consensus, Task::Qa, &mut changes);
     }
 }
 
@@ -99,8 +194,8 @@ fn detection(policy: &dyn TrustPolicy, bad: usize) -> f64 {
 fn published_rule_saturates() {
     let mut p = Published::new(10, PublishedParams::default()).unwrap();
     simulate(&mut p, 10, 3, 7, 500, |s, _| s + 3.0, 1);
-    for e in 0..10 {
-        assert_eq!(p.weight(e), 2.0, "evaluator {e} (seed 1)");
+    for i in 0..10 {
+        assert_eq!(p.weight(e(i)), 2.0, "evaluator {i} (seed 1)");
     }
     assert_eq!(detection(&p, 3), 0.5);
 }
@@ -119,7 +214,7 @@ fn calibrated_separates_attackers_from_honest() {
         simulate(&mut c, 10, 3, 7, 1500, attack, 2);
         assert_eq!(detection(&c, 3), 1.0, "{name} (seed 2), weights {:?}", c.weights());
         // Relative weights: a typical honest evaluator sits near 1, not at the cap.
-        let mut honest: Vec<f64> = (3..10).map(|e| c.weight(e)).collect();
+        let mut honest: Vec<f64> = (3..10).map(|i| c.weight(e(i))).collect();
         honest.sort_by(f64::total_cmp);
         assert!(
             honest[3] > 0.5 && honest[3] < 2.0,
@@ -140,28 +235,28 @@ fn references_ignore_exact_agreement() {
     let reports: Vec<Report> = [7.0, 7.0, 7.0, 2.0, 3.0]
         .iter()
         .enumerate()
-        .map(|(e, &score)| Report {
-            evaluator: e as u32,
+        .map(|(i, &score)| Report {
+            evaluator: e(i as u32),
             score,
         })
         .collect();
     let mut changes = Vec::new();
-    c.update(&reports, 7.0, &mut changes);
+    c.update(&reports, 7.0, Task::Qa, &mut changes);
     let pool = 0.05 * 0.09;
-    for (e, res) in [(0, 4.5), (1, 4.5), (2, 4.5), (3, -5.0), (4, -4.0)] {
+    for (i, res) in [(0, 4.5), (1, 4.5), (2, 4.5), (3, -5.0), (4, -4.0)] {
         let want = 0.02 * res - pool;
-        let got = c.relative_bias(e).unwrap();
-        assert!((got - want).abs() < 1e-12, "evaluator {e}: {got} vs {want}");
+        let got = c.relative_bias_for(e(i), Task::Qa).unwrap();
+        assert!((got - want).abs() < 1e-12, "evaluator {i}: {got} vs {want}");
     }
     // A unanimous round carries no information and changes nothing.
     let before = c.weights();
     let same: Vec<Report> = (0..5)
-        .map(|e| Report {
-            evaluator: e,
+        .map(|i| Report {
+            evaluator: e(i),
             score: 4.0,
         })
         .collect();
-    c.update(&same, 4.0, &mut changes);
+    c.update(&same, 4.0, Task::Qa, &mut changes);
     assert_eq!(c.weights(), before);
 }
 
@@ -174,36 +269,45 @@ fn agreeing_attackers_do_not_lock_in() {
     assert_eq!(detection(&c, 4), 1.0, "seed 21, weights {:?}", c.weights());
 }
 
-/// Trust is per task: an evaluator that inverts on task 1 loses trust there and keeps
-/// it on task 0; its overall weight is the mean of the two.
+/// Trust is per task: an evaluator that inverts on summarization loses trust there and
+/// keeps it on QA; its overall weight is the mean of the two.
 #[test]
 fn calibrated_trust_is_per_task() {
     let mut c = Calibrated::new(8, CalibratedParams::default()).unwrap();
     let mut rng = Xoshiro256PlusPlus::from_u64(31);
     let mut changes = Vec::new();
     for t in 0..2000u32 {
-        let task = (t % 2) as u16;
+        let task = if t % 2 == 0 { Task::Qa } else { Task::Summarization };
         let truth = 5.0 + 2.0 * standard_normal(&mut rng);
         let committee = draw_uniform(&mut rng, 8, 5).unwrap();
         let reports: Vec<Report> = committee
             .iter()
             .map(|&e| {
                 let honest = truth + 0.7 * standard_normal(&mut rng);
-                let score = if e == 0 && task == 1 { 10.0 - honest } else { honest };
+                let score = if e == 0 && task == Task::Summarization {
+                    10.0 - honest
+                } else {
+                    honest
+                };
                 Report {
-                    evaluator: e,
+                    evaluator: EvaluatorId(e),
                     score: score.clamp(0.0, 10.0),
                 }
             })
             .collect();
-        c.update_for(&reports, 5.0, task, &mut changes);
+        c.update(&reports, 5.0, task, &mut changes);
     }
-    let (qa, summarization) = (c.weight_for(0, 0), c.weight_for(0, 1));
-    assert!(qa > 0.5, "task-0 weight {qa} (seed 31)");
-    assert!(summarization < 0.2, "task-1 weight {summarization} (seed 31)");
-    assert!((c.weight(0) - (qa + summarization) / 2.0).abs() < 1e-12);
-    // A task never seen gives the prior weight.
-    assert_eq!(c.weight_for(0, 7), 1.0);
+    let (qa, summarization) = (c.weight_for(e(0), Task::Qa), c.weight_for(e(0), Task::Summarization));
+    assert!(qa > 0.5, "QA weight {qa} (seed 31)");
+    assert!(summarization < 0.2, "summarization weight {summarization} (seed 31)");
+    assert!((c.weight(e(0)) - (qa + summarization) / 2.0).abs() < 1e-12);
+    // A task never seen gives the prior weight (and does not enter the overall weight).
+    let mut fresh = Calibrated::new(3, CalibratedParams::default()).unwrap();
+    let reports = [(0, 4.0), (1, 5.0), (2, 9.0)].map(|(i, score)| Report { evaluator: e(i), score });
+    fresh.update(&reports, 5.0, Task::Qa, &mut changes);
+    assert_eq!(fresh.weight_for(e(2), Task::Summarization), 1.0);
+    assert_eq!(fresh.weight(e(2)), fresh.weight_for(e(2), Task::Qa));
+    assert!(fresh.weight(e(2)) < 1.0);
 }
 
 /// Noise attackers (σ = 2.5) are caught by their variance, not their bias.
@@ -227,7 +331,7 @@ fn calibrated_catches_noise() {
         3,
     );
     assert_eq!(detection(&c, 3), 1.0, "seed 3, weights {:?}", c.weights());
-    let bias = c.relative_bias(0).unwrap();
+    let bias = c.relative_bias_for(e(0), Task::Qa).unwrap();
     assert!(bias.abs() < 1.0, "noise has no systematic bias, got {bias}");
 }
 
@@ -237,9 +341,9 @@ fn calibrated_catches_noise() {
 fn calibrated_loses_trust_fast_after_a_switch() {
     let mut c = Calibrated::new(10, CalibratedParams::default()).unwrap();
     simulate(&mut c, 10, 1, 7, 600, |s, _| s, 4);
-    let before = c.weight(0);
+    let before = c.weight(e(0));
     simulate(&mut c, 10, 1, 7, 40, |s, _| s + 3.0, 5);
-    let after = c.weight(0);
+    let after = c.weight(e(0));
     assert!(before > 0.5, "honest phase weight {before}");
     assert!(after < 0.25, "weight {after} 40 rounds after the switch (seeds 4, 5)");
 }
@@ -289,10 +393,13 @@ fn parameters_are_validated() {
         Err(CoreError::InvalidParameter { name: "slow_rate", .. })
     ));
     assert!(matches!(
-        policy_from_name("yuma", 3),
+        TrustKind::from_name("yuma"),
         Err(CoreError::UnknownName { .. })
     ));
     for name in ["none", "published", "calibrated"] {
-        assert_eq!(policy_from_name(name, 3).unwrap().name(), name);
+        let kind = TrustKind::from_name(name).unwrap();
+        assert_eq!(kind.name(), name);
+        let trust = kind.build(&TrustParams::default(), 3).unwrap();
+        assert_eq!((trust.name(), trust.kind(), trust.pool_size()), (name, kind, 3));
     }
 }

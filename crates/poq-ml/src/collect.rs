@@ -149,7 +149,10 @@ pub fn collect(
             };
             let mut rec = Record {
                 prompt_id: p.id.clone(),
-                task: p.task.to_string(),
+                task: poq_core::Task::from_name(p.task).map_err(|e| MlError::Data {
+                    path: out.to_path_buf(),
+                    reason: e.to_string(),
+                })?,
                 node,
                 output: g.text.clone(),
                 latency_ms: g.latency_ms,

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 /// One evaluator on one task.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvaluatorAudit {
-    /// "qa" or "summarization".
-    pub task: String,
+    /// The task.
+    pub task: poq_core::Task,
     /// Evaluator name.
     pub evaluator: String,
     /// Records it scored.
@@ -34,8 +34,8 @@ pub struct EvaluatorAudit {
 /// One model on one task.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelAudit {
-    /// "qa" or "summarization".
-    pub task: String,
+    /// The task.
+    pub task: poq_core::Task,
     /// Model (inference node) name.
     pub model: String,
     /// Records.
@@ -65,20 +65,20 @@ fn mean(v: &[f64]) -> f64 {
 /// Audits validated records (as [`crate::replay::ReplayWorld::load`] checks them).
 pub fn audit(records: &[LogRecord]) -> Audit {
     // (task, evaluator) → (scores, f1, rougeL, latency)
-    type Key = (String, String);
+    type Key = (poq_core::Task, String);
     type EvalCols = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
     type ModelCols = (Vec<f64>, Vec<f64>, Vec<f64>);
     let mut ev: BTreeMap<Key, EvalCols> = BTreeMap::new();
     let mut md: BTreeMap<Key, ModelCols> = BTreeMap::new();
     for r in records {
         for (name, &s) in &r.scores {
-            let c = ev.entry((r.task.clone(), name.clone())).or_default();
+            let c = ev.entry((r.task, name.clone())).or_default();
             c.0.push(s);
             c.1.push(r.gt_f1);
             c.2.push(r.gt_rouge_l);
             c.3.push(r.eval_latency_ms.get(name).copied().unwrap_or(0.0));
         }
-        let m = md.entry((r.task.clone(), r.node.clone())).or_default();
+        let m = md.entry((r.task, r.node.clone())).or_default();
         m.0.push(r.gt_f1);
         m.1.push(r.gt_rouge_l);
         m.2.push(r.latency_ms);

@@ -9,28 +9,64 @@
 //! - `detection`: heatmaps of detection AUC and of consensus–truth correlation over
 //!   malicious ratio × defense, one per attack (K = 7, or the grid's K nearest 7);
 //! - `alignment`: Pearson, Spearman, MAE, payout inflation and detection AUC for every
-//!   rule × trust × attack × ρ × K.
+//!   rule × trust × attack × ρ × K;
+//! - `withholding`: whether strategic abstention, or a distrusted attacker, pays, under
+//!   each missing-report rule and each evaluator reward scaling.
+//!
+//! Report prose states only numbers read from the scenario or the results; published
+//! reference values are the named constants below, with their source.
 
 use crate::cell::{CellDetail, CellResult, CellSpec, run_once};
+use crate::defense::Defense;
+pub use crate::defense::{MEDIAN, OURS, PUBLISHED};
 use crate::plot::{self, Bar, Series};
 use crate::scenario::Scenario;
 use crate::sweep::{grid_cells, run_cells};
 use crate::world::World;
 use crate::{Result, SimError};
+use poq_core::attack::Attack;
+use poq_core::reward::EvaluatorScaling;
+use poq_core::round::MissingReport;
 use rayon::prelude::*;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Every experiment name `poq experiment` accepts, besides `all`.
-pub const EXPERIMENTS: [&str; 5] = ["rewards", "trust", "committee-size", "detection", "alignment"];
+pub const EXPERIMENTS: [&str; 6] = [
+    "rewards",
+    "trust",
+    "committee-size",
+    "detection",
+    "alignment",
+    "withholding",
+];
 
-/// The published configuration: weighted mean with the published trust rule.
-pub const PUBLISHED: (&str, &str) = ("weighted-mean", "published");
-/// Ours: weighted median with calibrated trust.
-pub const OURS: (&str, &str) = ("weighted-median", "calibrated");
-/// The robust baseline without trust.
-pub const MEDIAN: (&str, &str) = ("median", "none");
+/// The malicious fraction the trust and withholding experiments fix.
+pub const FIXED_RHO: f64 = 0.2;
+/// The committee size experiments fix when the grid has it (else the grid's nearest).
+pub const PREFERRED_K: usize = 7;
+/// Points sampled per trust trace.
+pub const TRACE_POINTS: usize = 100;
+/// The malicious fractions of the README comparison table.
+pub const COMPARISON_RHOS: [f64; 2] = [0.1, 0.3];
+/// The malicious fraction the detection and alignment captions quote.
+pub const QUOTED_RHO: f64 = 0.3;
+/// Detection AUC below which the report lists a cell as a shortfall of ours.
+pub const AUC_SHORTFALL: f64 = 0.9;
+/// Published: median consensus correlated this with the proxy under attack (spec §7).
+pub const PUBLISHED_MEDIAN_R: f64 = 0.748;
+/// Published: the plain mean's correlation under attack (spec §7).
+pub const PUBLISHED_MEAN_R: f64 = 0.581;
+/// Published: normalized reward of the largest model in a 1B–3B pool (spec §7).
+pub const PUBLISHED_BEST_REWARD: f64 = 0.62;
+/// Published: normalized reward of the weakest model (spec §7).
+pub const PUBLISHED_WORST_REWARD: f64 = 0.13;
+
+/// Whether two malicious fractions are the same grid value.
+fn same_rho(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
 
 /// Progress reporting, implemented by the command line (a progress bar).
 pub trait Progress: Sync {
@@ -127,6 +163,13 @@ fn defense_name(rule: &str, trust: &str) -> String {
     }
 }
 
+fn to_json<T: serde::Serialize>(ctx: &Context, value: &T) -> Result<Value> {
+    serde_json::to_value(value).map_err(|e| SimError::Io {
+        path: ctx.out.join("results.json"),
+        source: std::io::Error::other(e),
+    })
+}
+
 /// The committee size used where an experiment fixes K: 7, or the grid's nearest.
 fn fixed_k(scenario: &Scenario, world: &dyn World) -> usize {
     let ks: Vec<usize> = scenario
@@ -134,12 +177,12 @@ fn fixed_k(scenario: &Scenario, world: &dyn World) -> usize {
         .ks
         .iter()
         .copied()
-        .filter(|&k| k <= world.max_k())
+        .filter(|&k| k <= world.evaluators())
         .collect();
     ks.iter()
         .copied()
-        .min_by_key(|&k| (k as i64 - 7).abs())
-        .unwrap_or(world.max_k().clamp(1, 7))
+        .min_by_key(|&k| (k as i64 - PREFERRED_K as i64).abs())
+        .unwrap_or(world.evaluators().clamp(1, PREFERRED_K))
 }
 
 fn run_details(ctx: &Context, specs: &[(CellSpec, usize)], trace_every: usize) -> Result<Vec<CellDetail>> {
@@ -159,19 +202,8 @@ fn rewards(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Resul
     let defenses = [PUBLISHED, OURS];
     let specs: Vec<(CellSpec, usize)> = defenses
         .iter()
-        .flat_map(|&(rule, trust)| {
-            (0..ctx.scenario.seeds).map(move |rep| {
-                (
-                    CellSpec {
-                        attack: "none".into(),
-                        rho: 0.0,
-                        k,
-                        rule: rule.into(),
-                        trust: trust.into(),
-                    },
-                    rep,
-                )
-            })
+        .flat_map(|&d| {
+            (0..ctx.scenario.seeds).map(move |rep| (CellSpec::new(ctx.scenario, Attack::None, 0.0, k, d), rep))
         })
         .collect();
     ctx.progress.stage("rewards", specs.len() as u64);
@@ -184,9 +216,10 @@ fn rewards(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Resul
         title: "Rewards per node (honest world)".into(),
         ..Default::default()
     };
-    for (d_i, &(rule, trust)) in defenses.iter().enumerate() {
+    for (d_i, defense) in defenses.iter().enumerate() {
         let reps = &details[d_i * seeds..(d_i + 1) * seeds];
-        let name = defense_name(rule, trust);
+        let name = defense.name();
+        let trust = defense.trust.name();
         let mut bars = Vec::new();
         for node in 0..ctx.world.nodes() {
             let mean = reps.iter().map(|d| d.node_rewards[node].mean).sum::<f64>() / seeds as f64;
@@ -272,8 +305,9 @@ fn rewards(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Resul
                 sec.text,
                 "Under the published configuration ({name}) with K = {k} and no attacker, the inference nodes earn, per round, {}. \
                  The best-paid node earns {:.3} per round and the worst-paid {:.3}, a ratio of {:.1} (published, on its \
-                 own normalization: 0.62 for the largest model against 0.13 for the weakest in a 1B–3B pool, a ratio of \
-                 4.8). The order follows quality net of latency cost, as the cost-aware design intends.",
+                 own normalization: {PUBLISHED_BEST_REWARD} for the largest model against {PUBLISHED_WORST_REWARD} for \
+                 the weakest in a 1B–3B pool, a ratio of {:.1}). The order follows quality net of latency cost, as the \
+                 cost-aware design intends.",
                 bars.iter()
                     .map(|b| format!("{} {:.3} ± {:.3}", b.label, b.mean, b.spread))
                     .collect::<Vec<_>>()
@@ -281,6 +315,7 @@ fn rewards(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Resul
                 hi,
                 lo,
                 hi / lo.max(1e-12),
+                PUBLISHED_BEST_REWARD / PUBLISHED_WORST_REWARD,
             );
         }
     }
@@ -309,35 +344,24 @@ fn rewards(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Resul
 /// Trust weights over rounds under each attack.
 fn trust(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Result<Section> {
     let k = fixed_k(ctx.scenario, ctx.world);
-    let rho = 0.2;
-    let attacks: Vec<String> = ctx
+    let rho = FIXED_RHO;
+    let attacks: Vec<Attack> = ctx
         .scenario
-        .grid
-        .attacks
-        .iter()
-        .filter(|a| *a != "none")
-        .cloned()
+        .attacks()?
+        .into_iter()
+        .filter(|a| !matches!(a, Attack::None))
         .collect();
     let defenses = [PUBLISHED, OURS];
     let specs: Vec<(CellSpec, usize)> = attacks
         .iter()
-        .flat_map(|a| {
-            defenses.iter().map(move |&(rule, trust)| {
-                (
-                    CellSpec {
-                        attack: a.clone(),
-                        rho,
-                        k,
-                        rule: rule.into(),
-                        trust: trust.into(),
-                    },
-                    0,
-                )
-            })
+        .flat_map(|&a| {
+            defenses
+                .iter()
+                .map(move |&d| (CellSpec::new(ctx.scenario, a, rho, k, d), 0))
         })
         .collect();
     ctx.progress.stage("trust", specs.len() as u64);
-    let every = (ctx.scenario.rounds / 100).max(1);
+    let every = (ctx.scenario.rounds / TRACE_POINTS).max(1);
     let details = run_details(ctx, &specs, every)?;
     let mut rows = Vec::new();
     let mut sec = Section {
@@ -350,8 +374,8 @@ fn trust(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Result<
         for (t, w) in &d.trace {
             for (e, (weight, malicious)) in w.iter().zip(&d.malicious).enumerate() {
                 rows.push(vec![
-                    spec.attack.clone(),
-                    spec.trust.clone(),
+                    spec.attack.name().to_string(),
+                    spec.trust.name().to_string(),
                     t.to_string(),
                     ctx.world.evaluator_name(e),
                     malicious.to_string(),
@@ -386,15 +410,15 @@ fn trust(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Result<
                 points: d.trace.iter().map(|(t, w)| (*t as f64, w[e])).collect(),
             });
         }
-        let file = format!("trust_{}_{}.png", spec.attack, spec.trust);
+        let file = format!("trust_{}_{}.png", spec.attack.name(), spec.trust);
         plot::line_chart(
             &ctx.out.join(&file),
             &titled(
                 ctx,
                 &format!(
                     "Trust under {} (rho = {rho}, K = {k}): {}",
-                    spec.attack,
-                    defense_name(&spec.rule, &spec.trust)
+                    spec.attack.name(),
+                    spec.defense().name()
                 ),
             ),
             "round",
@@ -416,8 +440,8 @@ fn trust(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Result<
             format!(
                 "{} under {}: after {} rounds the honest evaluators average weight {:.2} and the malicious ones {:.2} \
                  (detection AUC {}).",
-                defense_name(&spec.rule, &spec.trust),
-                spec.attack,
+                spec.defense().name(),
+                spec.attack.name(),
                 ctx.scenario.rounds,
                 mean_of(false),
                 mean_of(true),
@@ -425,7 +449,7 @@ fn trust(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Result<
             ),
         ));
         summary.push(json!({
-            "attack": spec.attack, "trust": spec.trust, "rule": spec.rule,
+            "attack": spec.attack.name(), "trust": spec.trust.name(), "rule": spec.rule.name(),
             "detection_auc": d.result.detection_auc,
         }));
     }
@@ -455,11 +479,12 @@ fn trust(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Result<
         "Each figure follows every evaluator's weight with ρ = {rho} malicious and K = {k}: the honest evaluators' mean, \
          minimum and maximum, and each malicious evaluator (every evaluator is in `trust.csv`). The published rule \
          multiplies a weight by 1 + λ(0.5 − d) each round, so any evaluator that stays within 5 points of the consensus \
-         gains weight: honest evaluators and attackers alike climb to w_max = 2 (detection AUC by attack: {}). Ours \
+         gains weight: honest evaluators and attackers alike climb to w_max = {} (detection AUC by attack: {}). Ours \
          measures each evaluator against the unweighted median of the other members' reports (leaving out reports \
          identical to its own), per task and relative to the pool, so its weights stay spread out around the typical \
          evaluator instead of saturating (detection AUC by attack: {}). Each figure's caption gives the final mean \
          weights of both groups.",
+        ctx.scenario.trust.published.w_max,
         auc("published"),
         auc("calibrated")
     );
@@ -475,17 +500,11 @@ fn committee_size(ctx: &Context, results: &mut serde_json::Map<String, Value>) -
         .ks
         .iter()
         .copied()
-        .filter(|&k| k <= ctx.world.max_k())
+        .filter(|&k| k <= ctx.world.evaluators())
         .collect();
     let specs: Vec<CellSpec> = ks
         .iter()
-        .map(|&k| CellSpec {
-            attack: "none".into(),
-            rho: 0.0,
-            k,
-            rule: PUBLISHED.0.into(),
-            trust: PUBLISHED.1.into(),
-        })
+        .map(|&k| CellSpec::new(ctx.scenario, Attack::None, 0.0, k, PUBLISHED))
         .collect();
     ctx.progress.stage("committee-size", specs.len() as u64);
     let res = run_cells(ctx.scenario, ctx.world, &specs, &|| ctx.progress.tick())?;
@@ -568,7 +587,7 @@ fn committee_size(ctx: &Context, results: &mut serde_json::Map<String, Value>) -
             value: format!("{:?}", ctx.scenario.grid.ks),
             reason: format!(
                 "no committee size fits this world (at most {} evaluators per round)",
-                ctx.world.max_k()
+                ctx.world.evaluators()
             ),
         });
     };
@@ -652,10 +671,7 @@ fn committee_size(ctx: &Context, results: &mut serde_json::Map<String, Value>) -
         inf_lo,
         inf_hi,
     );
-    results.insert(
-        "committee_size".into(),
-        serde_json::to_value(&res).unwrap_or(Value::Null),
-    );
+    results.insert("committee_size".into(), to_json(ctx, &res)?);
     Ok(sec)
 }
 
@@ -674,7 +690,7 @@ fn detection(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
     };
     let find = |attack: &str, rho: f64, rule: &str, trust: &str| {
         grid.iter()
-            .find(|c| c.attack == attack && c.rho == rho && c.k == k && c.rule == rule && c.trust == trust)
+            .find(|c| c.attack == attack && same_rho(c.rho, rho) && c.k == k && c.rule == rule && c.trust == trust)
     };
     let y_ticks: Vec<String> = g.rhos.iter().map(|r| format!("rho {r}")).collect();
     for attack in &g.attacks {
@@ -703,11 +719,11 @@ fn detection(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
                 (0.0, 1.0),
             )?;
             let at =
-                |rho: f64, (rule, trust): (&str, &str)| find(attack, rho, rule, trust).and_then(|c| c.detection_auc);
+                |rho: f64, d: Defense| find(attack, rho, d.rule.name(), d.trust.name()).and_then(|c| c.detection_auc);
             let low: Vec<f64> = g
                 .rhos
                 .iter()
-                .filter(|&&r| r > 0.0 && r <= 0.3)
+                .filter(|&&r| r > 0.0 && r <= QUOTED_RHO)
                 .filter_map(|&r| at(r, OURS))
                 .collect();
             let worst_low = low.iter().copied().fold(f64::INFINITY, f64::min);
@@ -715,11 +731,11 @@ fn detection(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
             sec.figures.push((
                 file,
                 format!(
-                    "Detection under {attack}. Ours (calibrated trust) reaches an AUC of at least {} for ρ ≤ 0.3 and {} at \
-                     ρ = {high}; the published rule gives {} at ρ = 0.3 (0.5 is chance).",
+                    "Detection under {attack}. Ours (calibrated trust) reaches an AUC of at least {} for ρ ≤ {QUOTED_RHO} and \
+                     {} at ρ = {high}; the published rule gives {} at ρ = {QUOTED_RHO} (0.5 is chance).",
                     if low.is_empty() { "n/a".to_string() } else { format!("{worst_low:.2}") },
                     at(high, OURS).map_or("n/a".to_string(), |v| format!("{v:.2}")),
-                    at(0.3, PUBLISHED).map_or("n/a".to_string(), |v| format!("{v:.2}")),
+                    at(QUOTED_RHO, PUBLISHED).map_or("n/a".to_string(), |v| format!("{v:.2}")),
                 ),
             ));
         }
@@ -729,7 +745,7 @@ fn detection(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
             .map(|&rho| {
                 defenses
                     .iter()
-                    .map(|(r, t)| find(attack, rho, r, t).map(|c| c.pearson))
+                    .map(|(r, t)| find(attack, rho, r, t).and_then(|c| c.pearson))
                     .collect()
             })
             .collect();
@@ -745,16 +761,18 @@ fn detection(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
             (0.0, 1.0),
         )?;
         let r = |rule: &str, trust: &str| {
-            find(attack, 0.3, rule, trust).map_or("n/a".to_string(), |c| format!("{:.3}", c.pearson))
+            find(attack, QUOTED_RHO, rule, trust)
+                .and_then(|c| c.pearson)
+                .map_or("n/a".to_string(), |v| format!("{v:.3}"))
         };
         sec.figures.push((
             file,
             format!(
-                "Consensus–truth correlation under {attack}. At ρ = 0.3: mean {}, median {}, published {}, ours {}.",
+                "Consensus–truth correlation under {attack}. At ρ = {QUOTED_RHO}: mean {}, median {}, published {}, ours {}.",
                 r("mean", "none"),
-                r(MEDIAN.0, MEDIAN.1),
-                r(PUBLISHED.0, PUBLISHED.1),
-                r(OURS.0, OURS.1),
+                r(MEDIAN.rule.name(), MEDIAN.trust.name()),
+                r(PUBLISHED.rule.name(), PUBLISHED.trust.name()),
+                r(OURS.rule.name(), OURS.trust.name()),
             ),
         ));
     }
@@ -777,14 +795,20 @@ fn alignment_rows(grid: &[CellResult]) -> Vec<Vec<String>> {
                 c.k.to_string(),
                 c.rule.clone(),
                 c.trust.clone(),
-                format!("{}", c.pearson),
-                format!("{}", c.spearman),
-                format!("{}", c.mae),
+                c.missing.clone(),
+                c.evaluator_scaling.clone(),
+                opt(c.pearson),
+                opt(c.spearman),
+                opt(c.mae),
                 format!("{}", c.payout_inflation),
                 format!("{}", c.inference_inflation),
                 format!("{}", c.evaluator_inflation),
                 opt(c.detection_auc),
                 c.trimmed_per_side.map_or_else(String::new, |g| g.to_string()),
+                format!("{}", c.expired),
+                format!("{}", c.missing_rate),
+                opt(c.malicious_reward_ratio),
+                opt(c.malicious_trust_ratio),
             ]
         })
         .collect()
@@ -801,13 +825,13 @@ pub fn comparison_table(grid: &[CellResult], k: usize) -> String {
             attacks.push(&c.attack);
         }
     }
-    let get = |a: &str, rho: f64, (rule, trust): (&str, &str)| {
+    let get = |a: &str, rho: f64, d: Defense| {
         grid.iter()
-            .find(|c| c.attack == a && (c.rho - rho).abs() < 1e-9 && c.k == k && c.rule == rule && c.trust == trust)
+            .find(|c| c.attack == a && same_rho(c.rho, rho) && c.k == k && d.is(&c.rule, &c.trust))
     };
     let f = |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |v| format!("{v:.3}"));
     for a in attacks.iter().filter(|a| **a != "none") {
-        for rho in [0.1, 0.3] {
+        for rho in COMPARISON_RHOS {
             let (p, o, m) = (get(a, rho, PUBLISHED), get(a, rho, OURS), get(a, rho, MEDIAN));
             if p.is_none() && o.is_none() && m.is_none() {
                 continue;
@@ -817,9 +841,9 @@ pub fn comparison_table(grid: &[CellResult], k: usize) -> String {
                 "| {a} | {rho} | {} | {} | {} | {} | {} |",
                 f(p.and_then(|c| c.detection_auc)),
                 f(o.and_then(|c| c.detection_auc)),
-                f(p.map(|c| c.pearson)),
-                f(m.map(|c| c.pearson)),
-                f(o.map(|c| c.pearson)),
+                f(p.and_then(|c| c.pearson)),
+                f(m.and_then(|c| c.pearson)),
+                f(o.and_then(|c| c.pearson)),
             );
         }
     }
@@ -836,6 +860,8 @@ fn alignment_section(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
             "k",
             "rule",
             "trust",
+            "missing",
+            "evaluator_scaling",
             "pearson",
             "spearman",
             "mae",
@@ -844,6 +870,10 @@ fn alignment_section(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
             "evaluator_inflation",
             "detection_auc",
             "trimmed_per_side",
+            "expired",
+            "missing_rate",
+            "malicious_reward_ratio",
+            "malicious_trust_ratio",
         ],
         &alignment_rows(grid),
     )?;
@@ -854,21 +884,26 @@ fn alignment_section(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
         ctx.label, ctx.scenario.seed, ctx.scenario.rounds, ctx.scenario.seeds
     );
     write_atomic(&ctx.out.join("comparison.md"), (header + &table).as_bytes())?;
-    let find = |a: &str, rho: f64, (rule, trust): (&str, &str)| {
+    let find = |a: &str, rho: f64, d: Defense| {
         grid.iter()
-            .find(|c| c.attack == a && c.rho == rho && c.k == k && c.rule == rule && c.trust == trust)
+            .find(|c| c.attack == a && same_rho(c.rho, rho) && c.k == k && d.is(&c.rule, &c.trust))
     };
-    // Mean against median under attack, the published headline (0.748 against 0.581).
-    let attacked = |rule: &str, f: fn(&CellResult) -> f64| {
+    // Mean against median under attack, the published headline.
+    let attacked = |rule: &str, f: fn(&CellResult) -> Option<f64>| {
         let v: Vec<f64> = grid
             .iter()
             .filter(|c| c.attack != "none" && c.rho > 0.0 && c.k == k && c.trust == "none" && c.rule == rule)
-            .map(f)
+            .filter_map(f)
             .collect();
-        v.iter().sum::<f64>() / v.len().max(1) as f64
+        poq_core::stats::mean(&v)
+    };
+    let mean_rule = Defense {
+        rule: poq_core::aggregate::Rule::Mean,
+        trust: poq_core::trust::TrustKind::None,
     };
     let (r_med, r_mean) = (attacked("median", |c| c.pearson), attacked("mean", |c| c.pearson));
     let (e_med, e_mean) = (attacked("median", |c| c.mae), attacked("mean", |c| c.mae));
+    let f3 = |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |v| format!("{v:.3}"));
     let per_attack: Vec<String> = ctx
         .scenario
         .grid
@@ -876,8 +911,8 @@ fn alignment_section(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
         .iter()
         .filter(|a| *a != "none")
         .filter_map(|a| {
-            let (m, n) = (find(a, 0.3, ("median", "none"))?, find(a, 0.3, ("mean", "none"))?);
-            Some(format!("{a} {:.3}/{:.3}", m.pearson, n.pearson))
+            let (m, n) = (find(a, QUOTED_RHO, MEDIAN)?, find(a, QUOTED_RHO, mean_rule)?);
+            Some(format!("{a} {}/{}", f3(m.pearson), f3(n.pearson)))
         })
         .collect();
     let mut sec = Section {
@@ -892,44 +927,55 @@ fn alignment_section(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
          all-honest committee would have paid with the same rule and weights, per round; also split into its inference \
          and evaluator parts), the detection AUC of the trust weights (empty without trust or without an attack), and \
          how many scores a trimmed mean dropped per side (0 means it equalled the mean at that K).\n\n\
-         The published result: under attack, median consensus correlated 0.748 with the proxy against 0.581 for the \
-         mean. Averaged over every attack and ρ > 0 at K = {k}, the median correlates {r_med:.3} and the mean \
-         {r_mean:.3} here: the published ordering is {}. Per attack at ρ = 0.3 (median/mean): {}. Correlation ignores \
-         a constant shift, so boosting, sabotage and a coordinated shift barely lower the mean's correlation while \
-         they move its level; the mean absolute error shows that side (median {e_med:.3}, mean {e_mean:.3}). The \
+         The published result: under attack, median consensus correlated {PUBLISHED_MEDIAN_R} with the proxy against \
+         {PUBLISHED_MEAN_R} for the mean. Averaged over every attack and ρ > 0 at K = {k}, the median correlates {} \
+         and the mean {} here: the published ordering is {}. Per attack at ρ = {QUOTED_RHO} (median/mean): {}. \
+         Correlation ignores a constant shift, so boosting, sabotage and a coordinated shift barely lower the mean's \
+         correlation while they move its level; the mean absolute error shows that side (median {}, mean {}). The \
          comparison of the published rule, the plain median and ours at K = {k}:\n\n{table}",
         grid.len(),
-        if r_med > r_mean { "reproduced" } else { "not reproduced" },
+        f3(r_med),
+        f3(r_mean),
+        match (r_med, r_mean) {
+            (Some(a), Some(b)) if a > b => "reproduced",
+            (Some(_), Some(_)) => "not reproduced",
+            _ => "not measurable (no attacked cells)",
+        },
         per_attack.join(", "),
+        f3(e_med),
+        f3(e_mean),
     );
     // Where ours falls short: said plainly, with the numbers.
     let mut weak = Vec::new();
     for c in grid
         .iter()
-        .filter(|c| c.k == k && c.rule == OURS.0 && c.trust == OURS.1 && c.rho > 0.0 && c.attack != "none")
+        .filter(|c| c.k == k && OURS.is(&c.rule, &c.trust) && c.rho > 0.0 && c.attack != "none")
     {
-        let auc_low = c.detection_auc.is_some_and(|a| a < 0.9);
-        let worse = find(&c.attack, c.rho, MEDIAN).is_some_and(|m| c.pearson < m.pearson);
+        let auc_low = c.detection_auc.is_some_and(|a| a < AUC_SHORTFALL);
+        let worse = find(&c.attack, c.rho, MEDIAN).is_some_and(|m| match (c.pearson, m.pearson) {
+            (Some(a), Some(b)) => a < b,
+            _ => false,
+        });
         if auc_low || worse {
             weak.push(format!(
-                "{} at ρ = {} (AUC {}, r {:.3} against the median's {})",
+                "{} at ρ = {} (AUC {}, r {} against the median's {})",
                 c.attack,
                 c.rho,
                 c.detection_auc.map_or("n/a".to_string(), |a| format!("{a:.2}")),
-                c.pearson,
-                find(&c.attack, c.rho, MEDIAN).map_or("n/a".to_string(), |m| format!("{:.3}", m.pearson)),
+                f3(c.pearson),
+                f3(find(&c.attack, c.rho, MEDIAN).and_then(|m| m.pearson)),
             ));
         }
     }
     if weak.is_empty() {
         let _ = writeln!(
             sec.text,
-            "\nAt K = {k} ours detects every attack with AUC ≥ 0.9 at every ρ > 0 and never correlates below the median."
+            "\nAt K = {k} ours detects every attack with AUC ≥ {AUC_SHORTFALL} at every ρ > 0 and never correlates below the median."
         );
     } else {
         let _ = writeln!(
             sec.text,
-            "\nWhere ours falls short at K = {k} (AUC below 0.9, or any correlation below the plain median's): {}.\n\n\
+            "\nWhere ours falls short at K = {k} (AUC below {AUC_SHORTFALL}, or any correlation below the plain median's): {}.\n\n\
              Why, by kind. When half the pool attacks (ρ = 0.5), the attackers are as typical as the honest: in many \
              committees they are the majority, so the leave-one-out references, and the pool's reference error, are \
              theirs as often as not, and no rule that judges evaluators by agreement can tell the halves apart; a \
@@ -937,12 +983,174 @@ fn alignment_section(ctx: &Context, grid: &[CellResult]) -> Result<Section> {
              constant, copycat agree exactly). Only outside evidence (gold spot-checks with known answers, or stake) \
              can help there. The on-off attacker is honest until trusted and honest again whenever it is distrusted, \
              so its final weight depends on where it stands in its cycle when the run ends; what it costs the \
-             consensus is what the correlation columns measure. Intermittent attackers are honest 70% of the time, so \
-             their error is close to an honest evaluator's at small ρ.",
-            weak.join("; ")
+             consensus is what the correlation columns measure. Intermittent attackers are honest {:.0}% of the time, \
+             so their error is close to an honest evaluator's at small ρ. Withholding attackers report honestly when they \
+             report at all, so their trust is a matter of the missing-report rule (see the withholding section).",
+            weak.join("; "),
+            100.0 * (1.0 - ctx.scenario.attack.intermittent_p)
         );
     }
     Ok(sec)
+}
+
+/// Strategic abstention and reward scaling: does staying silent, or a distrusted
+/// attacker, pay? Withholding and boosting at the fixed ρ and K, under each
+/// missing-report rule and each evaluator reward scaling, for the published rule and
+/// ours.
+fn withholding(ctx: &Context, results: &mut serde_json::Map<String, Value>) -> Result<Section> {
+    let k = fixed_k(ctx.scenario, ctx.world);
+    let rho = FIXED_RHO;
+    let attacks = [
+        ctx.scenario.attack.attack("withhold")?,
+        ctx.scenario.attack.attack("boosting")?,
+    ];
+    let mut specs = Vec::new();
+    for &attack in &attacks {
+        for missing in MissingReport::ALL {
+            for scaling in EvaluatorScaling::ALL {
+                for d in [PUBLISHED, OURS] {
+                    specs.push(CellSpec {
+                        missing,
+                        scaling,
+                        ..CellSpec::new(ctx.scenario, attack, rho, k, d)
+                    });
+                }
+            }
+        }
+    }
+    ctx.progress.stage("withholding", specs.len() as u64);
+    let res = run_cells(ctx.scenario, ctx.world, &specs, &|| ctx.progress.tick())?;
+    let f = |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |v| format!("{v:.3}"));
+    let mut table = String::from(
+        "| attack | missing reports | evaluator reward | defense | silent seats | trust ratio | reward ratio | AUC | r |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    let mut rows = Vec::new();
+    for r in &res {
+        let name = defense_name(&r.rule, &r.trust);
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {name} | {:.1}% | {} | {} | {} | {} |",
+            r.attack,
+            r.missing,
+            r.evaluator_scaling,
+            100.0 * r.missing_rate,
+            f(r.malicious_trust_ratio),
+            f(r.malicious_reward_ratio),
+            f(r.detection_auc),
+            f(r.pearson),
+        );
+        rows.push(vec![
+            r.attack.clone(),
+            r.missing.clone(),
+            r.evaluator_scaling.clone(),
+            r.rule.clone(),
+            r.trust.clone(),
+            format!("{}", r.missing_rate),
+            opt(r.malicious_trust_ratio),
+            opt(r.malicious_reward_ratio),
+            opt(r.detection_auc),
+            opt(r.pearson),
+        ]);
+    }
+    write_csv(
+        ctx,
+        "withholding.csv",
+        &[
+            "attack",
+            "missing",
+            "evaluator_scaling",
+            "rule",
+            "trust",
+            "missing_rate",
+            "malicious_trust_ratio",
+            "malicious_reward_ratio",
+            "detection_auc",
+            "pearson",
+        ],
+        &rows,
+    )?;
+    let pick = |attack: &str, missing: MissingReport, scaling: EvaluatorScaling, d: Defense| {
+        res.iter().find(|r| {
+            r.attack == attack
+                && r.missing == missing.name()
+                && r.evaluator_scaling == scaling.name()
+                && d.is(&r.rule, &r.trust)
+        })
+    };
+    let versus = |x: Option<f64>| match x {
+        Some(v) if (v - 1.0).abs() < 1e-9 => format!("{v:.3} (as much as an honest evaluator)"),
+        Some(v) if v > 1.0 => format!("{v:.3} (more than an honest evaluator: it pays)"),
+        Some(v) => format!("{v:.3} (less than an honest evaluator: it does not pay)"),
+        None => "n/a".to_string(),
+    };
+    let mut sec = Section {
+        title: "Withholding and reward scaling".into(),
+        files: vec!["withholding.csv".into()],
+        ..Default::default()
+    };
+    let mut lines = Vec::new();
+    for d in [PUBLISHED, OURS] {
+        for missing in MissingReport::ALL {
+            if let Some(r) = pick("withhold", missing, EvaluatorScaling::Trust, d) {
+                lines.push(format!(
+                    "under {} with the `{}` rule, a withholder's final trust is {} and its trust-scaled reward {}",
+                    d.name(),
+                    missing.name(),
+                    versus(r.malicious_trust_ratio),
+                    versus(r.malicious_reward_ratio)
+                ));
+            }
+        }
+    }
+    let boost =
+        |scaling| pick("boosting", MissingReport::Penalize, scaling, OURS).and_then(|r| r.malicious_reward_ratio);
+    let _ = writeln!(
+        sec.text,
+        "ρ = {rho}, K = {k}, quorum: more than {} of the committee. The withholding evaluator reports its honest score \
+         but stays silent whenever that score is more than {} points from the median of the others' (it reveals last and \
+         sees them), that is whenever reporting would cost it trust. Ratios compare a malicious evaluator with an honest \
+         one (means of each class; 1 = no difference): final overall trust, and total reward over the run.\n\n\
+         Per rule: {}.\n\n\
+         Reward scaling against a booster (ours, `penalize`): with flat shares (the spec's B_eval / K) a booster earns {} \
+         of an honest evaluator's total; with trust-scaled shares {}.\n\n{table}",
+        ctx.scenario.protocol.quorum,
+        ctx.scenario.attack.withhold_threshold,
+        lines.join("; "),
+        f(boost(EvaluatorScaling::Flat)),
+        f(boost(EvaluatorScaling::Trust)),
+    );
+    results.insert(
+        "withholding".into(),
+        json!({"rho": rho, "k": k, "cells": to_json(ctx, &res)?}),
+    );
+    Ok(sec)
+}
+
+/// How coarse a detection AUC is at the grid's smallest positive ρ with one repetition.
+fn auc_resolution(ctx: &Context) -> String {
+    let n = ctx.world.evaluators();
+    let rho = ctx
+        .scenario
+        .grid
+        .rhos
+        .iter()
+        .copied()
+        .filter(|&r| r > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let m = if rho.is_finite() {
+        ((rho * n as f64).round() as usize).min(n)
+    } else {
+        0
+    };
+    if m == 0 || m == n {
+        return String::new();
+    }
+    format!(
+        " With one repetition, a detection AUC at ρ = {rho} ({m} attackers among {n}) moves in steps of 1/{}; \
+         `--seeds S` averages S repetitions.",
+        m * (n - m)
+    )
 }
 
 fn write_report(ctx: &Context, sections: &[Section], results: serde_json::Map<String, Value>) -> Result<()> {
@@ -952,14 +1160,14 @@ fn write_report(ctx: &Context, sections: &[Section], results: serde_json::Map<St
         "# poq experiment report\n\nScenario: {}. Seed {}. {} rounds per cell, {} repetition(s). {} evaluators, {} inference \
          nodes.\n\nReproduce with `poq experiment all --out <dir>`: the same scenario, seed and rounds give the same \
          numbers for any thread count (across platforms the last digits may differ: normal draws use the math \
-         library's `ln`, `sin` and `cos`). With one repetition, a detection AUC at ρ = 0.1 (2 attackers among 20) moves \
-         in steps of 1/36; `--seeds S` averages S repetitions.\n",
+         library's `ln`, `sin` and `cos`).{}\n",
         ctx.label,
         ctx.scenario.seed,
         ctx.scenario.rounds,
         ctx.scenario.seeds,
         ctx.world.evaluators(),
-        ctx.world.nodes()
+        ctx.world.nodes(),
+        auc_resolution(ctx),
     );
     for s in sections {
         let _ = writeln!(md, "## {}\n\n{}\n", s.title, s.text.trim_end());
@@ -994,7 +1202,7 @@ pub fn run(name: &str, ctx: &Context) -> Result<()> {
     let mut results = serde_json::Map::new();
     let mut sections = Vec::new();
     if wants("alignment") || wants("detection") {
-        let mut cells = grid_cells(ctx.scenario, ctx.world);
+        let mut cells = grid_cells(ctx.scenario, ctx.world)?;
         if name == "detection" {
             let k = fixed_k(ctx.scenario, ctx.world);
             cells.retain(|c| c.k == k);
@@ -1007,7 +1215,7 @@ pub fn run(name: &str, ctx: &Context) -> Result<()> {
         if wants("detection") {
             sections.push(detection(ctx, &grid)?);
         }
-        results.insert("alignment".into(), serde_json::to_value(&grid).unwrap_or(Value::Null));
+        results.insert("alignment".into(), to_json(ctx, &grid)?);
     }
     if wants("rewards") {
         sections.push(rewards(ctx, &mut results)?);
@@ -1017,6 +1225,9 @@ pub fn run(name: &str, ctx: &Context) -> Result<()> {
     }
     if wants("committee-size") {
         sections.push(committee_size(ctx, &mut results)?);
+    }
+    if wants("withholding") {
+        sections.push(withholding(ctx, &mut results)?);
     }
     results.entry("alignment").or_insert_with(|| Value::Array(Vec::new()));
     write_report(ctx, &sections, results)

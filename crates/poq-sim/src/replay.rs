@@ -1,38 +1,45 @@
 //! Replay of logged records: rounds drawn from real model outputs and real evaluator
 //! scores, as the publications do.
 //!
-//! One JSON Lines record per (prompt, inference node):
+//! One JSON Lines record per (prompt, inference node) ([`LogRecord`]):
 //! `{"prompt_id", "task", "node", "output", "latency_ms", "gt_f1", "gt_rougeL",
 //!   "scores": {"<evaluator>": number in [0,10]}, "eval_latency_ms": {"<evaluator>": number}}`.
-//! A round picks a record uniformly, seats K of the evaluators that scored it, and uses
-//! their logged scores as the honest reports; the ground truth is token F1 × 10 for QA
-//! and ROUGE-L × 10 for summarization.
+//! A round picks a record uniformly; the protocol draws the committee from the whole
+//! pool, and each member reports its evaluator's logged score. Only records every
+//! evaluator scored are replayed (a judge may fail on some answers), so any committee
+//! can be seated; the ground truth is token F1 × 10 for QA and ROUGE-L × 10 for
+//! summarization.
 
-use crate::world::{RoundDraw, World};
+use crate::world::{Answer, HonestReport, World};
 use crate::{Result, SimError};
-use poq_core::EvaluatorId;
-use poq_core::committee::draw_uniform;
 use poq_core::rng::{Xoshiro256PlusPlus, below};
+use poq_core::{EvaluatorId, NodeId, Task};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 pub use poq_core::record::LogRecord;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Record {
-    node: u32,
-    qa: bool,
+    node: NodeId,
+    task: Task,
     truth: f64,
     latency_ms: f64,
-    /// (evaluator, score, latency), sorted by evaluator id.
-    scores: Vec<(EvaluatorId, f64, f64)>,
+    /// (score, latency) per logged evaluator, by evaluator index.
+    scores: Vec<(f64, f64)>,
 }
 
 /// A world replaying logged records.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplayWorld {
     nodes: Vec<String>,
-    evaluators: Vec<String>,
+    /// The logged evaluators (models), sorted.
+    models: Vec<String>,
+    /// Evaluator nodes per logged evaluator.
+    replicas: usize,
     records: Vec<Record>,
+    /// Records left out because some evaluator did not score them.
+    incomplete: usize,
 }
 
 fn bad(path: &Path, line: usize, reason: String) -> SimError {
@@ -55,7 +62,7 @@ pub fn read_logs(path: &Path) -> Result<Vec<LogRecord>> {
             continue;
         }
         let r: LogRecord = serde_json::from_str(line).map_err(|e| bad(path, i + 1, e.to_string()))?;
-        ReplayWorld::check(&r).map_err(|reason| bad(path, i + 1, reason))?;
+        r.check().map_err(|reason| bad(path, i + 1, reason))?;
         raw.push(r);
     }
     if raw.is_empty() {
@@ -64,95 +71,78 @@ pub fn read_logs(path: &Path) -> Result<Vec<LogRecord>> {
     Ok(raw)
 }
 
+/// Sorted distinct values, so ids do not depend on record order.
+fn sorted_names<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {
+    names.cloned().collect::<BTreeSet<_>>().into_iter().collect()
+}
+
 impl ReplayWorld {
     /// Reads and validates a log file.
     pub fn load(path: &Path) -> Result<Self> {
-        Ok(Self::from_records(&read_logs(path)?))
+        Self::from_records(&read_logs(path)?).map_err(|e| match e {
+            SimError::Log { line, reason, .. } => bad(path, line, reason),
+            other => other,
+        })
     }
 
-    fn check(r: &LogRecord) -> std::result::Result<(), String> {
-        if r.task != "qa" && r.task != "summarization" {
-            return Err(format!("task {:?} is neither \"qa\" nor \"summarization\"", r.task));
+    /// Builds the world from validated records, keeping those every evaluator scored;
+    /// an error when none is complete.
+    pub fn from_records(raw: &[LogRecord]) -> Result<Self> {
+        let models = sorted_names(raw.iter().flat_map(|r| r.scores.keys()));
+        let complete: Vec<&LogRecord> = raw.iter().filter(|r| r.scores.len() == models.len()).collect();
+        if complete.is_empty() {
+            return Err(SimError::Log {
+                path: Default::default(),
+                line: 0,
+                reason: format!("no record is scored by all of {}", models.join(", ")),
+            });
         }
-        for (name, v) in [("gt_f1", r.gt_f1), ("gt_rougeL", r.gt_rouge_l)] {
-            if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
-                return Err(format!("{name} = {v} is not in [0, 1]"));
-            }
+        let nodes = sorted_names(complete.iter().map(|r| &r.node));
+        let mut records = Vec::with_capacity(complete.len());
+        for r in &complete {
+            // Both lookups are into lists built from these very records.
+            let node = nodes.binary_search(&r.node).map_err(|_| SimError::Log {
+                path: Default::default(),
+                line: 0,
+                reason: format!("node {:?} missing from the node list", r.node),
+            })?;
+            let scores = models
+                .iter()
+                .map(|m| match (r.scores.get(m), r.eval_latency_ms.get(m)) {
+                    (Some(&s), Some(&l)) => Ok((s, l)),
+                    _ => Err(SimError::Log {
+                        path: Default::default(),
+                        line: 0,
+                        reason: format!("record {:?} of {:?} lacks evaluator {m:?}", r.prompt_id, r.node),
+                    }),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            records.push(Record {
+                node: NodeId(node as u32),
+                task: r.task,
+                truth: 10.0
+                    * match r.task {
+                        Task::Qa => r.gt_f1,
+                        Task::Summarization => r.gt_rouge_l,
+                    },
+                latency_ms: r.latency_ms,
+                scores,
+            });
         }
-        if !(r.latency_ms.is_finite() && r.latency_ms >= 0.0) {
-            return Err(format!(
-                "latency_ms = {} is not a finite non-negative number",
-                r.latency_ms
-            ));
-        }
-        if r.scores.is_empty() {
-            return Err("scores is empty: a record needs at least one evaluator's score".to_string());
-        }
-        for (name, &v) in &r.scores {
-            if !(v.is_finite() && (0.0..=10.0).contains(&v)) {
-                return Err(format!("score of evaluator {name:?} is {v}, not in [0, 10]"));
-            }
-        }
-        if let Some(name) = r.scores.keys().find(|k| !r.eval_latency_ms.contains_key(*k)) {
-            return Err(format!(
-                "eval_latency_ms has no entry for evaluator {name:?}, which scored"
-            ));
-        }
-        for (name, &v) in &r.eval_latency_ms {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(format!("eval_latency_ms of {name:?} is {v}"));
-            }
-        }
-        Ok(())
-    }
-
-    /// Builds the world from validated records; names are sorted, so ids do not depend
-    /// on record order.
-    fn from_records(raw: &[LogRecord]) -> Self {
-        let nodes: Vec<String> = raw
-            .iter()
-            .map(|r| r.node.clone())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let evaluators: Vec<String> = raw
-            .iter()
-            .flat_map(|r| r.scores.keys().cloned())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let records = raw
-            .iter()
-            .map(|r| {
-                let qa = r.task == "qa";
-                Record {
-                    node: nodes.binary_search(&r.node).unwrap_or(0) as u32,
-                    qa,
-                    truth: 10.0 * if qa { r.gt_f1 } else { r.gt_rouge_l },
-                    latency_ms: r.latency_ms,
-                    scores: r
-                        .scores
-                        .iter()
-                        .map(|(name, &s)| {
-                            let id = evaluators.binary_search(name).unwrap_or(0) as EvaluatorId;
-                            (id, s, r.eval_latency_ms.get(name).copied().unwrap_or(0.0))
-                        })
-                        .collect(),
-                }
-            })
-            .collect();
-        Self {
+        Ok(Self {
             nodes,
-            evaluators,
+            models,
+            replicas: 1,
+            incomplete: raw.len() - complete.len(),
             records,
-        }
+        })
     }
 
     /// Seats every logged evaluator on `n` evaluator nodes ("name#1" .. "name#n"),
     /// which report the same honest score: the same model on the same input is
     /// deterministic, so a network of many evaluator nodes running a few models looks
     /// like this. Attacks then corrupt nodes, not models. `n` = 0 is an error.
-    pub fn with_replicas(self, n: usize) -> Result<Self> {
+    pub fn with_replicas(mut self, n: usize) -> Result<Self> {
         if n == 0 {
             return Err(SimError::InvalidScenario {
                 name: "replicas".to_string(),
@@ -160,47 +150,48 @@ impl ReplayWorld {
                 reason: "each logged evaluator needs at least one node".to_string(),
             });
         }
-        if n == 1 {
-            return Ok(self);
-        }
-        let evaluators = self
-            .evaluators
-            .iter()
-            .flat_map(|e| (1..=n).map(move |r| format!("{e}#{r}")))
-            .collect();
-        let records = self
-            .records
-            .into_iter()
-            .map(|r| Record {
-                scores: r
-                    .scores
-                    .iter()
-                    .flat_map(|&(e, s, l)| (0..n).map(move |k| (e * n as EvaluatorId + k as EvaluatorId, s, l)))
-                    .collect(),
-                ..r
-            })
-            .collect();
-        Ok(Self {
-            nodes: self.nodes,
-            evaluators,
-            records,
-        })
+        self.replicas = n;
+        Ok(self)
     }
 
-    /// Number of records.
+    /// Records replayed.
     pub fn len(&self) -> usize {
         self.records.len()
     }
 
-    /// Whether there are no records (never true for a loaded world).
+    /// Whether there are no records (never true for a built world).
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
+    }
+
+    /// Records left out because some evaluator did not score them.
+    pub fn incomplete(&self) -> usize {
+        self.incomplete
+    }
+
+    /// The logged evaluator (model) evaluator node `i` runs.
+    pub fn model_of(&self, i: usize) -> Option<&str> {
+        self.models.get(i / self.replicas).map(String::as_str)
+    }
+
+    /// Mean ground truth and latency of each inference node's replayed answers.
+    pub fn node_means(&self) -> Vec<(f64, f64)> {
+        (0..self.nodes.len())
+            .map(|i| {
+                let mine: Vec<&Record> = self.records.iter().filter(|r| r.node.index() == i).collect();
+                let k = mine.len().max(1) as f64;
+                (
+                    mine.iter().map(|r| r.truth).sum::<f64>() / k,
+                    mine.iter().map(|r| r.latency_ms).sum::<f64>() / k,
+                )
+            })
+            .collect()
     }
 }
 
 impl World for ReplayWorld {
     fn evaluators(&self) -> usize {
-        self.evaluators.len()
+        self.models.len() * self.replicas
     }
 
     fn nodes(&self) -> usize {
@@ -212,30 +203,40 @@ impl World for ReplayWorld {
     }
 
     fn evaluator_name(&self, i: usize) -> String {
-        self.evaluators.get(i).cloned().unwrap_or_default()
-    }
-
-    fn max_k(&self) -> usize {
-        self.records.iter().map(|r| r.scores.len()).min().unwrap_or(0)
-    }
-
-    fn draw(&self, rng: &mut Xoshiro256PlusPlus, k: usize, out: &mut RoundDraw) {
-        let r = &self.records[below(rng, self.records.len() as u64) as usize];
-        let k = k.clamp(1, r.scores.len());
-        // Positions into the record's (sorted) scorers, so the committee stays sorted.
-        let seats = draw_uniform(rng, r.scores.len(), k).unwrap_or_default();
-        out.committee.clear();
-        out.honest.clear();
-        out.eval_latency_ms.clear();
-        for &p in &seats {
-            let (e, s, l) = r.scores[p as usize];
-            out.committee.push(e);
-            out.honest.push(s);
-            out.eval_latency_ms.push(l);
+        match self.model_of(i) {
+            Some(m) if self.replicas > 1 => format!("{m}#{}", i % self.replicas + 1),
+            Some(m) => m.to_string(),
+            None => String::new(),
         }
-        out.node = r.node;
-        out.qa = r.qa;
-        out.truth = r.truth;
-        out.latency_ms = r.latency_ms;
+    }
+
+    fn answer(&self, rng: &mut Xoshiro256PlusPlus) -> Answer {
+        let index = below(rng, self.records.len() as u64) as usize;
+        let r = &self.records[index];
+        Answer {
+            node: r.node,
+            task: r.task,
+            truth: r.truth,
+            latency_ms: r.latency_ms,
+            record: index,
+        }
+    }
+
+    fn honest_scores(
+        &self,
+        answer: &Answer,
+        committee: &[EvaluatorId],
+        _rng: &mut Xoshiro256PlusPlus,
+        out: &mut Vec<HonestReport>,
+    ) {
+        out.clear();
+        let Some(r) = self.records.get(answer.record) else {
+            return;
+        };
+        out.extend(committee.iter().filter_map(|e| {
+            r.scores
+                .get(e.index() / self.replicas)
+                .map(|&(score, latency_ms)| HonestReport { score, latency_ms })
+        }));
     }
 }

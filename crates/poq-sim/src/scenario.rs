@@ -6,12 +6,22 @@
 //! only states what it changes. Unknown keys are errors: a typo must not silently fall
 //! back to a default.
 
+use crate::world::World;
 use crate::{Result, SimError};
-use poq_core::attack::{Attack, DEFAULT_CONSTANT, DEFAULT_INTERMITTENT_P, DEFAULT_NOISE_SIGMA, DEFAULT_SHIFT};
-use poq_core::reward::RewardParams;
-use poq_core::trust::{CalibratedParams, PublishedParams};
+use poq_core::Task;
+use poq_core::aggregate::Rule;
+use poq_core::attack::{
+    Attack, DEFAULT_CONSTANT, DEFAULT_COPYCAT_FALLBACK, DEFAULT_INTERMITTENT_P, DEFAULT_NOISE_SIGMA,
+    DEFAULT_ON_OFF_THRESHOLD, DEFAULT_ON_OFF_WARMUP, DEFAULT_SHIFT, DEFAULT_WITHHOLD_THRESHOLD,
+};
+use poq_core::protocol::ProtocolConfig;
+use poq_core::reward::{CostScale, EvaluatorScaling, RewardParams};
+use poq_core::round::{MissingReport, RoundConfig};
+use poq_core::trust::{Trust, TrustKind};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+pub use poq_core::trust::TrustParams;
 
 /// A normal distribution, truncated where it is used (scores to [0, 10], latencies to
 /// at least 1 ms).
@@ -55,7 +65,7 @@ pub struct Evaluators {
     /// How many evaluators have their correlation inverted on one task.
     pub inverted: usize,
     /// The task on which they invert: "qa" or "summarization".
-    pub inverted_task: String,
+    pub inverted_task: Task,
     /// Each evaluator's latency per score, drawn uniformly from this range (ms).
     pub latency_ms: [f64; 2],
 }
@@ -69,7 +79,7 @@ impl Default for Evaluators {
             qa_alignment: 1.0,
             summarization_alignment: 0.8,
             inverted: 1,
-            inverted_task: "summarization".to_string(),
+            inverted_task: Task::Summarization,
             latency_ms: [40.0, 160.0],
         }
     }
@@ -112,6 +122,8 @@ pub struct AttackParams {
     pub on_off_threshold: f64,
     /// On-off: honest rounds before its first attack.
     pub on_off_warmup: u64,
+    /// Withhold: distance from the others' median beyond which it stays silent.
+    pub withhold_threshold: f64,
 }
 
 impl Default for AttackParams {
@@ -121,9 +133,10 @@ impl Default for AttackParams {
             shift: DEFAULT_SHIFT,
             intermittent_p: DEFAULT_INTERMITTENT_P,
             constant: DEFAULT_CONSTANT,
-            copycat_fallback: 5.0,
-            on_off_threshold: 0.9,
-            on_off_warmup: 100,
+            copycat_fallback: DEFAULT_COPYCAT_FALLBACK,
+            on_off_threshold: DEFAULT_ON_OFF_THRESHOLD,
+            on_off_warmup: DEFAULT_ON_OFF_WARMUP,
+            withhold_threshold: DEFAULT_WITHHOLD_THRESHOLD,
         }
     }
 }
@@ -153,20 +166,40 @@ impl AttackParams {
                 fallback: self.copycat_fallback,
             },
             Attack::Sybil { .. } => Attack::Sybil { shift: self.shift },
+            Attack::Withhold { .. } => Attack::Withhold {
+                threshold: self.withhold_threshold,
+            },
         };
         a.validate()?;
         Ok(a)
     }
 }
 
-/// Trust policy parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+/// Protocol rules beyond a single round's formulas.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct TrustParams {
-    /// The published rule.
-    pub published: PublishedParams,
-    /// Ours.
-    pub calibrated: CalibratedParams,
+pub struct ProtocolParams {
+    /// A round finalizes once more than this fraction of its committee reported
+    /// (0.5: a strict majority; 1: everyone); below it, it expires.
+    pub quorum: f64,
+    /// What happens to a committee member that does not report.
+    pub missing: MissingReport,
+}
+
+impl Default for ProtocolParams {
+    fn default() -> Self {
+        Self {
+            quorum: 0.5,
+            missing: MissingReport::Penalize,
+        }
+    }
+}
+
+impl ProtocolParams {
+    /// Reports a committee of `k` needs: ⌊quorum · K⌋ + 1, at most K.
+    pub fn quorum_of(&self, k: usize) -> usize {
+        ((self.quorum * k as f64).floor() as usize + 1).min(k)
+    }
 }
 
 /// The sweep grid.
@@ -232,6 +265,8 @@ pub struct Scenario {
     pub trust: TrustParams,
     /// Attack parameters (spec §5).
     pub attack: AttackParams,
+    /// Quorum and the missing-report rule.
+    pub protocol: ProtocolParams,
     /// The sweep grid.
     pub grid: Grid,
 }
@@ -272,6 +307,7 @@ impl Default for Scenario {
             rewards: RewardParams::default(),
             trust: TrustParams::default(),
             attack: AttackParams::default(),
+            protocol: ProtocolParams::default(),
             grid: Grid::default(),
         }
     }
@@ -367,11 +403,11 @@ impl Scenario {
                 "cannot exceed evaluators.count",
             ));
         }
-        if !["qa", "summarization"].contains(&e.inverted_task.as_str()) {
+        if !(0.0..=1.0).contains(&self.protocol.quorum) {
             return Err(invalid(
-                "evaluators.inverted_task",
-                &e.inverted_task,
-                "must be \"qa\" or \"summarization\"",
+                "protocol.quorum",
+                self.protocol.quorum,
+                "must be a fraction in [0, 1]",
             ));
         }
         for (name, v) in [
@@ -383,8 +419,7 @@ impl Scenario {
             }
         }
         self.rewards.validate()?;
-        self.trust.published.validate()?;
-        self.trust.calibrated.validate()?;
+        self.trust.validate()?;
         let g = &self.grid;
         for &rho in &g.rhos {
             if !(0.0..=1.0).contains(&rho) {
@@ -396,15 +431,9 @@ impl Scenario {
                 return Err(invalid("grid.ks", k, "each must be between 1 and evaluators.count"));
             }
         }
-        for a in &g.attacks {
-            self.attack.attack(a)?;
-        }
-        for r in &g.rules {
-            poq_core::aggregate::Rule::from_name(r, g.trim)?;
-        }
-        for t in &g.trusts {
-            self.trust_policy(t, 1)?;
-        }
+        self.attacks()?;
+        self.rules()?;
+        self.trusts()?;
         for (name, v) in [("grid.rhos", g.rhos.len()), ("grid.ks", g.ks.len())] {
             if v == 0 {
                 return Err(invalid(name, "[]", "must not be empty"));
@@ -413,14 +442,88 @@ impl Scenario {
         Ok(())
     }
 
-    /// A trust policy named `name` with this scenario's parameters, for `n` evaluators.
-    pub fn trust_policy(&self, name: &str, n: usize) -> Result<Box<dyn poq_core::trust::TrustPolicy + Send>> {
-        use poq_core::trust::{Calibrated, NoTrust, Published};
-        Ok(match name {
-            "none" => Box::new(NoTrust::new(n)),
-            "published" => Box::new(Published::new(n, self.trust.published)?),
-            "calibrated" => Box::new(Calibrated::new(n, self.trust.calibrated)?),
-            _ => poq_core::trust::policy_from_name(name, n)?,
-        })
+    /// The grid's attacks, with this scenario's parameters.
+    pub fn attacks(&self) -> Result<Vec<Attack>> {
+        self.grid.attacks.iter().map(|a| self.attack.attack(a)).collect()
+    }
+
+    /// The grid's consensus rules.
+    pub fn rules(&self) -> Result<Vec<Rule>> {
+        Ok(self
+            .grid
+            .rules
+            .iter()
+            .map(|r| Rule::from_name(r, self.grid.trim))
+            .collect::<poq_core::Result<_>>()?)
+    }
+
+    /// The grid's trust policies.
+    pub fn trusts(&self) -> Result<Vec<TrustKind>> {
+        Ok(self
+            .grid
+            .trusts
+            .iter()
+            .map(|t| TrustKind::from_name(t))
+            .collect::<poq_core::Result<_>>()?)
+    }
+
+    /// The trust policy `kind` with this scenario's parameters, for `n` evaluators.
+    pub fn trust(&self, kind: TrustKind, n: usize) -> Result<Trust> {
+        Ok(kind.build(&self.trust, n)?)
+    }
+
+    /// The protocol configuration of a cell: this scenario's rewards, costs and quorum,
+    /// with the cell's rule, committee size, missing-report rule and evaluator scaling.
+    pub fn protocol_config(
+        &self,
+        rule: Rule,
+        k: usize,
+        missing: MissingReport,
+        scaling: EvaluatorScaling,
+    ) -> ProtocolConfig {
+        ProtocolConfig {
+            round: RoundConfig {
+                rule,
+                quorum: self.protocol.quorum_of(k),
+                rewards: RewardParams {
+                    evaluator_scaling: scaling,
+                    ..self.rewards
+                },
+                inference_cost: CostScale::Reference {
+                    reference: self.costs.inference_reference_ms,
+                },
+                evaluator_cost: CostScale::Reference {
+                    reference: self.costs.evaluator_reference_ms,
+                },
+                missing,
+            },
+            committee_size: k,
+        }
+    }
+
+    /// Fits the scenario to a world it did not describe (a replay): the pool is the
+    /// world's, and committee sizes the world cannot seat are dropped (its largest
+    /// committee is used when none fits).
+    pub fn fit_to(&mut self, world: &dyn World) {
+        let n = world.evaluators();
+        self.evaluators.count = n;
+        self.evaluators.inverted = self.evaluators.inverted.min(n);
+        self.grid.ks.retain(|&k| k <= n);
+        if self.grid.ks.is_empty() {
+            self.grid.ks.push(n);
+        }
+    }
+
+    /// The demo preset (`scenarios/demo.toml`), which `poq demo` plays.
+    pub fn demo() -> Result<Self> {
+        let scenario: Scenario = toml::from_str(DEMO_TOML).map_err(|e| SimError::Scenario {
+            path: "scenarios/demo.toml".into(),
+            reason: e.to_string(),
+        })?;
+        scenario.validate()?;
+        Ok(scenario)
     }
 }
+
+/// The demo preset, compiled in from `scenarios/demo.toml`.
+pub const DEMO_TOML: &str = include_str!("../../../scenarios/demo.toml");

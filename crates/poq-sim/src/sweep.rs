@@ -6,33 +6,30 @@
 
 use crate::Result;
 use crate::cell::{CellResult, CellSpec, run_cell};
+use crate::defense::Defense;
 use crate::scenario::Scenario;
 use crate::world::World;
 use rayon::prelude::*;
 
 /// Every (attack, ρ, K, rule, trust) of the scenario's grid that the world can seat, in
-/// grid order (attack outermost, trust innermost).
-pub fn grid_cells(scenario: &Scenario, world: &dyn World) -> Vec<CellSpec> {
+/// grid order (attack outermost, trust innermost), with the scenario's missing-report
+/// rule and reward scaling.
+pub fn grid_cells(scenario: &Scenario, world: &dyn World) -> Result<Vec<CellSpec>> {
     let g = &scenario.grid;
+    let (attacks, rules, trusts) = (scenario.attacks()?, scenario.rules()?, scenario.trusts()?);
     let mut cells = Vec::new();
-    for attack in &g.attacks {
+    for &attack in &attacks {
         for &rho in &g.rhos {
-            for &k in g.ks.iter().filter(|&&k| k <= world.max_k()) {
-                for rule in &g.rules {
-                    for trust in &g.trusts {
-                        cells.push(CellSpec {
-                            attack: attack.clone(),
-                            rho,
-                            k,
-                            rule: rule.clone(),
-                            trust: trust.clone(),
-                        });
+            for &k in g.ks.iter().filter(|&&k| k <= world.evaluators()) {
+                for &rule in &rules {
+                    for &trust in &trusts {
+                        cells.push(CellSpec::new(scenario, attack, rho, k, Defense { rule, trust }));
                     }
                 }
             }
         }
     }
-    cells
+    Ok(cells)
 }
 
 /// Runs `cells` in parallel; `progress` is called once per finished cell.

@@ -1,9 +1,11 @@
-//! Worlds: where the rounds' prompts, ground truth and honest scores come from.
+//! Worlds: where the rounds' answers, ground truth and honest scores come from.
 //!
-//! A [`World`] draws one round at a time: which inference node answered, the task, the
-//! ground-truth quality (0–10) of the answer, its latency, a committee of K evaluators,
-//! and what each member would honestly report. Attacks are applied afterwards by the
-//! cell runner, so the same world draw serves every defense.
+//! A [`World`] is asked two things per round. First, [`World::answer`]: which inference
+//! node answered, the task, the ground-truth quality (0–10) of the answer and its
+//! latency. Then, once the protocol has drawn the committee, [`World::honest_scores`]:
+//! what each member would honestly report and how long it takes. The committee is the
+//! protocol's, never the world's; attacks are applied afterwards by the round loop
+//! ([`crate::play`]), so the same world draws serve every defense.
 //!
 //! - [`SyntheticWorld`]: models and evaluators from a [`Scenario`]: per-task quality
 //!   and latency distributions, evaluators with their own bias, noise and per-task
@@ -11,41 +13,35 @@
 //! - [`crate::replay::ReplayWorld`]: rounds drawn from logged real records.
 
 use crate::scenario::Scenario;
-use poq_core::EvaluatorId;
-use poq_core::committee::draw_uniform_into;
 use poq_core::rng::{Xoshiro256PlusPlus, below, standard_normal_pair, unit_f64};
-use serde::{Deserialize, Serialize};
+use poq_core::{EvaluatorId, NodeId, Task};
+use serde::Serialize;
 
-/// The two workloads of the publications.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Task {
-    /// Question answering (ground truth: SQuAD token F1 × 10).
-    Qa,
-    /// Summarization (ground truth: ROUGE-L F × 10).
-    Summarization,
-}
-
-/// One round as the world produced it, before any attack.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct RoundDraw {
+/// One answer to be scored, as the world produced it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Answer {
     /// The inference node that answered.
-    pub node: u32,
-    /// Whether the prompt was QA (else summarization).
-    pub qa: bool,
+    pub node: NodeId,
+    /// The prompt's task.
+    pub task: Task,
     /// Ground-truth quality of the answer, in [0, 10].
     pub truth: f64,
     /// The inference node's latency (ms).
     pub latency_ms: f64,
-    /// The committee, sorted ascending.
-    pub committee: Vec<EvaluatorId>,
-    /// What each member would honestly report, in committee order, in [0, 10].
-    pub honest: Vec<f64>,
-    /// Each member's scoring latency (ms), in committee order.
-    pub eval_latency_ms: Vec<f64>,
+    /// Which logged record it is (replay), or 0.
+    pub record: usize,
 }
 
-/// A source of rounds.
+/// What one committee member would honestly report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HonestReport {
+    /// The score its model gives, in [0, 10].
+    pub score: f64,
+    /// Its scoring latency (ms).
+    pub latency_ms: f64,
+}
+
+/// A source of rounds. Every evaluator of a world can score every task.
 pub trait World: Sync {
     /// Evaluators in the pool (N).
     fn evaluators(&self) -> usize;
@@ -55,10 +51,17 @@ pub trait World: Sync {
     fn node_name(&self, i: usize) -> String;
     /// Display name of evaluator `i`.
     fn evaluator_name(&self, i: usize) -> String;
-    /// The largest committee every round can seat.
-    fn max_k(&self) -> usize;
-    /// Draws one round with a committee of `k` (`k <= max_k()`) into `out`.
-    fn draw(&self, rng: &mut Xoshiro256PlusPlus, k: usize, out: &mut RoundDraw);
+    /// Draws the next answer.
+    fn answer(&self, rng: &mut Xoshiro256PlusPlus) -> Answer;
+    /// What each member of `committee` would honestly report for `answer`, in committee
+    /// order, into `out` (cleared first).
+    fn honest_scores(
+        &self,
+        answer: &Answer,
+        committee: &[EvaluatorId],
+        rng: &mut Xoshiro256PlusPlus,
+        out: &mut Vec<HonestReport>,
+    );
 }
 
 /// An evaluator of the synthetic world.
@@ -87,6 +90,10 @@ pub struct SyntheticWorld {
 /// mirrors quality around the middle of the scale.
 const CENTRE: f64 = 5.0;
 
+/// Mixed into the world seed before the evaluators' traits are drawn, so the trait
+/// stream differs from every labelled stream of the same seed.
+const TRAITS_SALT: u64 = 0x0005_EED0_F3A1;
+
 fn uniform_in(rng: &mut Xoshiro256PlusPlus, r: [f64; 2]) -> f64 {
     r[0] + (r[1] - r[0]) * unit_f64(rng)
 }
@@ -95,17 +102,16 @@ impl SyntheticWorld {
     /// Builds the world; evaluators' traits are drawn from `seed`, so every cell of a
     /// sweep meets the same evaluators.
     pub fn new(scenario: &Scenario, seed: u64) -> Self {
-        let mut rng = Xoshiro256PlusPlus::from_u64(seed ^ 0x0005_EED0_F3A1);
+        let mut rng = Xoshiro256PlusPlus::from_u64(seed ^ TRAITS_SALT);
         let e = &scenario.evaluators;
         let evaluators = (0..e.count)
             .map(|i| {
                 let inverted = i < e.inverted;
                 let (mut qa, mut su) = (e.qa_alignment, e.summarization_alignment);
                 if inverted {
-                    if e.inverted_task == "qa" {
-                        qa = -qa;
-                    } else {
-                        su = -su;
+                    match e.inverted_task {
+                        Task::Qa => qa = -qa,
+                        Task::Summarization => su = -su,
                     }
                 }
                 SyntheticEvaluator {
@@ -149,30 +155,40 @@ impl World for SyntheticWorld {
         format!("e{i:02}")
     }
 
-    fn max_k(&self) -> usize {
-        self.evaluators.len()
-    }
-
-    fn draw(&self, rng: &mut Xoshiro256PlusPlus, k: usize, out: &mut RoundDraw) {
+    fn answer(&self, rng: &mut Xoshiro256PlusPlus) -> Answer {
         let models = &self.scenario.models;
         let node = below(rng, models.len() as u64) as usize;
         let m = &models[node];
-        let qa = unit_f64(rng) < self.scenario.qa_fraction;
-        let q = if qa { m.qa } else { m.summarization };
+        let task = if unit_f64(rng) < self.scenario.qa_fraction {
+            Task::Qa
+        } else {
+            Task::Summarization
+        };
+        let q = match task {
+            Task::Qa => m.qa,
+            Task::Summarization => m.summarization,
+        };
         let (z_truth, z_latency) = standard_normal_pair(rng);
-        let truth = (q.mean + q.sd * z_truth).clamp(0.0, 10.0);
-        let latency_ms = (m.latency_ms.mean + m.latency_ms.sd * z_latency).max(1.0);
-        // k <= N is checked by the caller (Scenario::validate and the sweep); a bad k
-        // leaves an empty committee, which Round::open then rejects by name.
-        let k = k.clamp(1, self.evaluators.len());
-        if draw_uniform_into(rng, self.evaluators.len(), k, &mut out.committee).is_err() {
-            out.committee.clear();
+        Answer {
+            node: NodeId(node as u32),
+            task,
+            truth: (q.mean + q.sd * z_truth).clamp(0.0, 10.0),
+            latency_ms: (m.latency_ms.mean + m.latency_ms.sd * z_latency).max(1.0),
+            record: 0,
         }
-        out.honest.clear();
-        out.eval_latency_ms.clear();
+    }
+
+    fn honest_scores(
+        &self,
+        answer: &Answer,
+        committee: &[EvaluatorId],
+        rng: &mut Xoshiro256PlusPlus,
+        out: &mut Vec<HonestReport>,
+    ) {
+        out.clear();
         // Normals come in pairs (one Box–Muller step each); the last may go unused.
         let mut spare: Option<f64> = None;
-        for &e in &out.committee {
+        for &e in committee {
             let z = match spare.take() {
                 Some(z) => z,
                 None => {
@@ -181,15 +197,19 @@ impl World for SyntheticWorld {
                     a
                 }
             };
-            let ev = &self.evaluators[e as usize];
-            let slope = if qa { ev.qa_slope } else { ev.summarization_slope };
-            let s = CENTRE + slope * (truth - CENTRE) + ev.bias + ev.noise * z;
-            out.honest.push(s.clamp(0.0, 10.0));
-            out.eval_latency_ms.push(ev.latency_ms);
+            // The protocol seats registered evaluators only: every id is below N.
+            let Some(ev) = self.evaluators.get(e.index()) else {
+                continue;
+            };
+            let slope = match answer.task {
+                Task::Qa => ev.qa_slope,
+                Task::Summarization => ev.summarization_slope,
+            };
+            let s = CENTRE + slope * (answer.truth - CENTRE) + ev.bias + ev.noise * z;
+            out.push(HonestReport {
+                score: s.clamp(0.0, 10.0),
+                latency_ms: ev.latency_ms,
+            });
         }
-        out.node = node as u32;
-        out.qa = qa;
-        out.truth = truth;
-        out.latency_ms = latency_ms;
     }
 }

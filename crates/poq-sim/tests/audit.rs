@@ -1,13 +1,14 @@
 //! Tests of `poq_sim::audit`.
 
+use poq_core::Task;
 use poq_sim::audit::audit;
 use poq_sim::replay::LogRecord;
 use std::collections::BTreeMap;
 
-fn rec(task: &str, node: &str, f1: f64, rl: f64, latency: f64, scores: &[(&str, f64, f64)]) -> LogRecord {
+fn rec(task: Task, node: &str, f1: f64, rl: f64, latency: f64, scores: &[(&str, f64, f64)]) -> LogRecord {
     LogRecord {
         prompt_id: "p".into(),
-        task: task.into(),
+        task,
         node: node.into(),
         output: "o".into(),
         latency_ms: latency,
@@ -30,7 +31,7 @@ fn audit_by_hand() {
     for (i, f1) in [0.1, 0.4, 0.5, 0.9].iter().enumerate() {
         // "good" tracks F1 exactly, "inverted" mirrors it; on summarization "good" inverts.
         records.push(rec(
-            "qa",
+            Task::Qa,
             "m1",
             *f1,
             0.5,
@@ -38,7 +39,7 @@ fn audit_by_hand() {
             &[("good", 10.0 * f1, 10.0), ("inverted", 10.0 - 10.0 * f1, 30.0)],
         ));
         records.push(rec(
-            "summarization",
+            Task::Summarization,
             "m2",
             0.5,
             *f1,
@@ -47,24 +48,30 @@ fn audit_by_hand() {
         ));
     }
     let a = audit(&records);
-    let find = |task: &str, e: &str| {
+    let find = |task: Task, e: &str| {
         a.evaluators
             .iter()
             .find(|x| x.task == task && x.evaluator == e)
             .expect("row")
     };
-    let good = find("qa", "good");
+    let good = find(Task::Qa, "good");
     assert_eq!(good.n, 4);
     assert!((good.pearson_f1.expect("defined") - 1.0).abs() < 1e-12);
     assert!((good.spearman_f1.expect("defined") - 1.0).abs() < 1e-12);
     // ROUGE-L is constant on QA here: no correlation is defined.
     assert_eq!(good.pearson_rouge_l, None);
     assert_eq!(good.mean_latency_ms, 10.0);
-    assert!((find("qa", "inverted").pearson_f1.expect("defined") + 1.0).abs() < 1e-12);
-    assert!((find("summarization", "good").pearson_rouge_l.expect("defined") + 1.0).abs() < 1e-12);
+    assert!((find(Task::Qa, "inverted").pearson_f1.expect("defined") + 1.0).abs() < 1e-12);
+    assert!((find(Task::Summarization, "good").pearson_rouge_l.expect("defined") + 1.0).abs() < 1e-12);
     let m1 = a.models.iter().find(|m| m.model == "m1").expect("m1");
     // mean F1 = (0.1 + 0.4 + 0.5 + 0.9) / 4 = 0.475; latency (100 + 101 + 102 + 103) / 4.
     assert!((m1.mean_f1 - 0.475).abs() < 1e-12);
     assert_eq!(m1.mean_latency_ms, 101.5);
     assert_eq!(a.models.len(), 2);
+    // Rows sort by task then name, and the task is spelled as the logs spell it.
+    let json = serde_json::to_value(&a).expect("json");
+    assert_eq!(json["evaluators"][0]["task"], "qa");
+    assert_eq!(json["evaluators"][0]["evaluator"], "good");
+    assert_eq!(json["models"][1]["task"], "summarization");
+    assert!(records.iter().all(|r| r.check().is_ok()));
 }

@@ -44,6 +44,26 @@ fn all_writes_the_report_and_results() {
         for key in ["attack", "rule", "trust"] {
             assert!(row[key].is_string(), "{key} in {row}");
         }
+        // The scenario's protocol rules, stated on every row.
+        assert_eq!(
+            (&row["missing"], &row["evaluator_scaling"]),
+            (&"penalize".into(), &"flat".into()),
+            "{row}"
+        );
+        // None of these attacks stays silent: every round finalizes.
+        assert_eq!(
+            (&row["expired"], &row["missing_rate"]),
+            (&0.0.into(), &0.0.into()),
+            "{row}"
+        );
+        for key in ["malicious_reward_ratio", "malicious_trust_ratio"] {
+            // Defined exactly when both classes exist.
+            assert_eq!(
+                row[key].is_number(),
+                row["malicious"].as_u64() > Some(0),
+                "{key} in {row}"
+            );
+        }
         for key in ["rho", "pearson", "spearman", "mae", "payout_inflation"] {
             assert!(row[key].is_number(), "{key} in {row}");
         }
@@ -118,6 +138,14 @@ fn all_writes_the_report_and_results() {
             .expect("table")
             .contains("| boosting | 0.1 |")
     );
+    // `all` includes the withholding experiment: its section, CSV and results.
+    assert!(report.contains("## Withholding and reward scaling"), "{report}");
+    let withholding = results["withholding"]["cells"].as_array().expect("withholding cells");
+    // 2 attacks × 2 missing-report rules × 2 scalings × 2 defenses.
+    assert_eq!(withholding.len(), 16);
+    assert_eq!(results["withholding"]["k"], 7);
+    let csv = std::fs::read_to_string(out.join("withholding.csv")).expect("withholding.csv");
+    assert_eq!(csv.lines().count(), 1 + 16, "{csv}");
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -125,6 +153,8 @@ fn all_writes_the_report_and_results() {
 fn single_experiments_and_unknown_names() {
     let s = small();
     let world = SyntheticWorld::new(&s, s.seed);
+    assert_eq!(EXPERIMENTS.len(), 6);
+    assert!(EXPERIMENTS.contains(&"withholding"));
     for name in EXPERIMENTS {
         let out = out_dir(name);
         let ctx = Context {
@@ -139,6 +169,9 @@ fn single_experiments_and_unknown_names() {
             out.join("report.md").exists() && out.join("results.json").exists(),
             "{name}"
         );
+        if name == "withholding" {
+            check_withholding(&out);
+        }
         let _ = std::fs::remove_dir_all(&out);
     }
     let ctx = Context {
@@ -148,5 +181,50 @@ fn single_experiments_and_unknown_names() {
         out: out_dir("bad"),
         progress: &Silent,
     };
-    assert!(run("figure-9", &ctx).is_err());
+    let err = run("figure-9", &ctx).expect_err("unknown").to_string();
+    assert!(err.contains("figure-9") && err.contains("withholding"), "{err}");
+}
+
+/// The withholding experiment on its own: one row per attack × missing-report rule ×
+/// scaling × defense, and the measured effect of the missing-report rule.
+fn check_withholding(out: &std::path::Path) {
+    let csv = std::fs::read_to_string(out.join("withholding.csv")).expect("withholding.csv");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "scenario,seed,attack,missing,evaluator_scaling,rule,trust,missing_rate,malicious_trust_ratio,\
+             malicious_reward_ratio,detection_auc,pearson"
+        )
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 16, "{csv}");
+    assert!(
+        rows.iter().all(|r| r.len() == 12 && r[0] == "t" && r[1] == "42"),
+        "{csv}"
+    );
+    let field = |attack: &str, missing: &str, scaling: &str, trust: &str, col: usize| -> f64 {
+        rows.iter()
+            .find(|r| r[2] == attack && r[3] == missing && r[4] == scaling && r[6] == trust)
+            .unwrap_or_else(|| panic!("{attack} {missing} {scaling} {trust} in {csv}"))[col]
+            .parse()
+            .expect("number")
+    };
+    // Withholders stay silent on some seats; boosters never do.
+    assert!(field("withhold", "penalize", "flat", "calibrated", 7) > 0.0);
+    assert_eq!(field("boosting", "ignore", "trust", "calibrated", 7), 0.0);
+    // Under ours, penalized silence leaves a withholder less trusted than ignored silence.
+    for scaling in ["flat", "trust"] {
+        let (p, i) = (
+            field("withhold", "penalize", scaling, "calibrated", 8),
+            field("withhold", "ignore", scaling, "calibrated", 8),
+        );
+        assert!(p < i, "{scaling}: penalize {p}, ignore {i}");
+    }
+    let report = std::fs::read_to_string(out.join("report.md")).expect("report");
+    assert!(report.contains("## Withholding and reward scaling"), "{report}");
+    assert!(report.contains("| withhold | ignore |"), "{report}");
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).expect("results")).expect("json");
+    assert_eq!(results["withholding"]["cells"].as_array().map(Vec::len), Some(16));
 }

@@ -1,10 +1,15 @@
 //! Tests of `poq_sim::replay`.
 
+use poq_core::attack::Attack;
+use poq_core::committee::draw_uniform;
+use poq_core::trust::TrustKind;
+use poq_core::{EvaluatorId, Task};
 use poq_sim::SimError;
-use poq_sim::cell::{CellSpec, run_cell};
-use poq_sim::replay::ReplayWorld;
+use poq_sim::cell::{CellSpec, run_cell, run_once};
+use poq_sim::defense::{DEMO_DEFENSES, Defense, MEDIAN, OURS};
+use poq_sim::replay::{LogRecord, ReplayWorld, read_logs};
 use poq_sim::scenario::Scenario;
-use poq_sim::world::{RoundDraw, World};
+use poq_sim::world::{HonestReport, World};
 use std::path::PathBuf;
 
 fn write(name: &str, text: &str) -> PathBuf {
@@ -50,22 +55,55 @@ fn logs() -> String {
     lines.join("\n") + "\n"
 }
 
+fn parse(lines: &[String]) -> Vec<LogRecord> {
+    lines.iter().map(|l| serde_json::from_str(l).expect("record")).collect()
+}
+
 #[test]
 fn replay_draws_logged_rounds() {
     let w = ReplayWorld::load(&write("ok.jsonl", &logs())).expect("loads");
-    assert_eq!((w.len(), w.nodes(), w.evaluators(), w.max_k()), (120, 2, 4, 4));
+    assert_eq!((w.len(), w.nodes(), w.evaluators(), w.incomplete()), (120, 2, 4, 0));
+    assert!(!w.is_empty());
     assert_eq!(w.evaluator_name(0), "bi");
+    assert_eq!(w.evaluator_name(3), "lex");
+    assert_eq!(w.model_of(1), Some("cross"));
+    assert_eq!(w.model_of(4), None);
     assert_eq!(w.node_name(1), "beta");
     let mut rng = poq_core::rng::Xoshiro256PlusPlus::from_u64(1);
-    let mut d = RoundDraw::default();
+    let mut honest = Vec::new();
+    let mut tasks = [0usize; 2];
     for _ in 0..100 {
-        w.draw(&mut rng, 3, &mut d);
-        assert_eq!(d.committee.len(), 3);
-        assert!(d.committee.windows(2).all(|p| p[0] < p[1]));
-        // Logged scores are within 0.4 of 10 × F1, the truth for both tasks here.
-        assert!(d.honest.iter().all(|s| (s - d.truth).abs() <= 0.4 + 1e-9), "{d:?}");
-        assert_eq!(d.latency_ms, 900.0);
+        let a = w.answer(&mut rng);
+        assert!(a.record < w.len());
+        assert_eq!(a.latency_ms, 900.0);
+        tasks[a.task.index()] += 1;
+        // Any committee the protocol may seat is scored, in its order.
+        let committee: Vec<EvaluatorId> = draw_uniform(&mut rng, 4, 3)
+            .expect("draw")
+            .into_iter()
+            .map(EvaluatorId)
+            .collect();
+        w.honest_scores(&a, &committee, &mut rng, &mut honest);
+        assert_eq!(honest.len(), 3);
+        // Logged scores are within 0.4 of 10 × F1, the truth for both tasks here, and
+        // each member's latency is its logged one.
+        assert!(
+            honest.iter().all(|h| (h.score - a.truth).abs() <= 0.4 + 1e-9),
+            "{honest:?}"
+        );
+        assert!(honest.iter().all(|h| h.latency_ms == 50.0));
     }
+    assert!(tasks[0] > 0 && tasks[1] > 0, "both tasks replayed: {tasks:?}");
+    // Member "lex" (id 3) reports exactly 10 × F1, the ground truth.
+    let a = w.answer(&mut rng);
+    w.honest_scores(&a, &[EvaluatorId(3)], &mut rng, &mut honest);
+    assert!((honest[0].score - a.truth).abs() < 1e-9);
+    // Per node: the mean truth of its replayed records.
+    let means = w.node_means();
+    assert_eq!(means.len(), 2);
+    let alpha: f64 = (0..60).map(|p| 10.0 * ((p * 7) % 11) as f64 / 10.0).sum::<f64>() / 60.0;
+    assert!((means[0].0 - alpha).abs() < 1e-9, "{means:?} vs {alpha}");
+    assert_eq!(means[0].1, 900.0);
 }
 
 #[test]
@@ -75,43 +113,181 @@ fn replayed_cells_run() {
         rounds: 400,
         ..Scenario::default()
     };
-    s.evaluators.count = w.evaluators();
-    let spec = CellSpec {
-        attack: "boosting".into(),
-        rho: 0.25,
-        k: 3,
-        rule: "median".into(),
-        trust: "calibrated".into(),
-    };
+    s.fit_to(&w);
+    assert_eq!(s.evaluators.count, 4);
+    assert_eq!(s.grid.ks, vec![3]);
+    let spec = CellSpec::new(&s, s.attack.attack("boosting").expect("boosting"), 0.25, 3, MEDIAN);
     let r = run_cell(&s, &w, &spec).expect("runs");
-    assert!(
-        r.pearson > 0.9,
-        "median of logged scores tracks the truth: {}",
-        r.pearson
-    );
+    let pearson = r.pearson.expect("defined");
+    assert!(pearson > 0.9, "median of logged scores tracks the truth: {pearson}");
     assert_eq!(r.malicious, 1);
+    let ours = run_cell(
+        &s,
+        &w,
+        &CellSpec {
+            trust: TrustKind::Calibrated,
+            ..spec
+        },
+    )
+    .expect("ours");
+    assert!(ours.pearson.expect("defined") > 0.9);
+}
+
+/// Only records every evaluator scored are replayed (any committee can then be
+/// seated); the others are counted. None complete is an error naming the evaluators.
+#[test]
+fn replay_keeps_only_complete_records() {
+    let mut lines = Vec::new();
+    for p in 0..10 {
+        let f1 = p as f64 / 10.0;
+        lines.push(record(
+            p,
+            "qa",
+            "m",
+            f1,
+            f1,
+            &[("a", 10.0 * f1), ("b", 5.0), ("c", 1.0)],
+        ));
+    }
+    // Three records some evaluator failed on.
+    lines.push(record(20, "qa", "m", 0.5, 0.5, &[("a", 5.0), ("b", 5.0)]));
+    lines.push(record(21, "qa", "other", 0.5, 0.5, &[("c", 5.0)]));
+    lines.push(record(22, "summarization", "m", 0.5, 0.5, &[("a", 5.0), ("c", 5.0)]));
+    let w = ReplayWorld::from_records(&parse(&lines)).expect("builds");
+    assert_eq!((w.len(), w.incomplete(), w.evaluators()), (10, 3, 3));
+    // "other" answered only an incomplete record: it is no node of the replay.
+    assert_eq!(w.nodes(), 1);
+    assert_eq!(w.node_name(0), "m");
+    let mut rng = poq_core::rng::Xoshiro256PlusPlus::from_u64(3);
+    let mut honest: Vec<HonestReport> = Vec::new();
+    let everyone = [EvaluatorId(0), EvaluatorId(1), EvaluatorId(2)];
+    for _ in 0..200 {
+        let a = w.answer(&mut rng);
+        assert_eq!(a.task, Task::Qa, "the only summarization record is incomplete");
+        w.honest_scores(&a, &everyone, &mut rng, &mut honest);
+        assert_eq!(honest.len(), 3);
+        assert!((honest[0].score - a.truth).abs() < 1e-9);
+        assert_eq!((honest[1].score, honest[2].score), (5.0, 1.0));
+    }
+    // The same through a file.
+    let file = ReplayWorld::load(&write("partial.jsonl", &(lines.join("\n") + "\n"))).expect("loads");
+    assert_eq!(file, w);
+
+    // None complete: an error that names the evaluators (and the file, when loaded).
+    let none = [
+        record(1, "qa", "m", 0.5, 0.5, &[("e1", 1.0)]),
+        record(2, "qa", "m", 0.5, 0.5, &[("e2", 1.0)]),
+    ];
+    let err = ReplayWorld::from_records(&parse(&none)).expect_err("none complete");
+    assert!(matches!(err, SimError::Log { .. }), "{err}");
+    assert!(err.to_string().contains("e1, e2"), "{err}");
+    let path = write("incomplete.jsonl", &(none.join("\n") + "\n"));
+    let err = ReplayWorld::load(&path).expect_err("none complete").to_string();
+    assert!(err.contains("incomplete.jsonl") && err.contains("e1, e2"), "{err}");
+    assert!(ReplayWorld::from_records(&[]).is_err(), "no records at all");
+}
+
+/// A replay whose evaluators always agree on one score: the consensus is constant, so
+/// its correlation with the truth is undefined, reported as null (never 0), while its
+/// error is defined.
+#[test]
+fn a_constant_consensus_has_no_correlation() {
+    let lines: Vec<String> = (0..30)
+        .map(|p| {
+            let f1 = (p % 10) as f64 / 10.0;
+            record(p, "qa", "m", f1, f1, &[("a", 6.0), ("b", 6.0), ("c", 6.0)])
+        })
+        .collect();
+    let w = ReplayWorld::from_records(&parse(&lines)).expect("builds");
+    let mut s = Scenario {
+        rounds: 200,
+        ..Scenario::default()
+    };
+    s.fit_to(&w);
+    for (name, d) in DEMO_DEFENSES.into_iter().chain([(
+        "plain",
+        Defense {
+            trust: TrustKind::None,
+            ..OURS
+        },
+    )]) {
+        let spec = CellSpec::new(&s, Attack::None, 0.0, 3, d);
+        let r = run_cell(&s, &w, &spec).expect(name);
+        assert_eq!((r.pearson, r.spearman), (None, None), "{name}: {r:?}");
+        // |6 − truth| over records drawn uniformly, the truth 10 × F1 uniform on
+        // {0, …, 9}: (6 + 5 + 4 + 3 + 2 + 1 + 0 + 1 + 2 + 3) / 10 = 2.7 in expectation.
+        let mae = r.mae.expect("defined");
+        assert!((mae - 2.7).abs() < 0.5, "{name}: {mae}");
+        let json = serde_json::to_value(&r).expect("json");
+        assert!(json["pearson"].is_null() && json["spearman"].is_null(), "{json}");
+        assert!(json["mae"].is_number(), "{json}");
+    }
+    // One repetition alone: the consensus is exactly 6 every round.
+    let d = run_once(&s, &w, &CellSpec::new(&s, Attack::None, 0.0, 3, MEDIAN), 0, 0).expect("once");
+    assert_eq!(d.result.pearson, None);
 }
 
 #[test]
 fn bad_logs_name_the_line() {
     let good = record(1, "qa", "a", 0.5, 0.5, &[("x", 5.0)]);
     let cases = [
-        ("json.jsonl", format!("{good}\nnot json\n"), "line 2"),
+        ("json.jsonl", format!("{good}\nnot json\n"), "line 2", ""),
         (
             "score.jsonl",
             record(1, "qa", "a", 0.5, 0.5, &[("x", 11.0)]),
+            "line 1",
             "not in [0, 10]",
         ),
-        ("task.jsonl", record(1, "chat", "a", 0.5, 0.5, &[("x", 5.0)]), "task"),
-        ("f1.jsonl", record(1, "qa", "a", 1.5, 0.5, &[("x", 5.0)]), "gt_f1"),
-        ("empty.jsonl", record(1, "qa", "a", 0.5, 0.5, &[]), "scores is empty"),
-        ("none.jsonl", String::new(), "no records"),
+        (
+            "task.jsonl",
+            format!("{good}\n{good}\n{}", record(1, "chat", "a", 0.5, 0.5, &[("x", 5.0)])),
+            "line 3",
+            "chat",
+        ),
+        (
+            "f1.jsonl",
+            record(1, "qa", "a", 1.5, 0.5, &[("x", 5.0)]),
+            "line 1",
+            "gt_f1",
+        ),
+        (
+            "empty.jsonl",
+            record(1, "qa", "a", 0.5, 0.5, &[]),
+            "line 1",
+            "scores is empty",
+        ),
+        (
+            "latency.jsonl",
+            format!(
+                "{good}\n\n{}",
+                good.replace("\"eval_latency_ms\":{\"x\":50.0}", "\"eval_latency_ms\":{}")
+            ),
+            "line 3",
+            "eval_latency_ms",
+        ),
+        ("none.jsonl", String::new(), "no records", ""),
     ];
-    for (name, text, needle) in cases {
-        let err = ReplayWorld::load(&write(name, &text)).expect_err(name);
+    for (name, text, where_, what) in cases {
+        let path = write(name, &text);
+        let err = ReplayWorld::load(&path).expect_err(name);
         assert!(matches!(err, SimError::Log { .. }), "{name}: {err}");
-        assert!(err.to_string().contains(needle), "{name}: {err} lacks {needle:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(where_) && msg.contains(what),
+            "{name}: {msg} lacks {where_:?} / {what:?}"
+        );
+        assert!(msg.contains(name), "{name}: {msg} names the file");
+        // `poq audit` reads through the same checks.
+        assert_eq!(read_logs(&path).expect_err(name).to_string(), msg, "{name}");
     }
+    // An unknown task is a serde error naming the variant and the accepted ones.
+    let err = ReplayWorld::load(&write("task2.jsonl", &record(1, "chat", "a", 0.5, 0.5, &[("x", 5.0)])))
+        .expect_err("task")
+        .to_string();
+    assert!(
+        err.contains("chat") && err.contains("qa") && err.contains("summarization"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -120,25 +296,37 @@ fn replicas_seat_each_logged_evaluator_on_several_nodes() {
         .expect("loads")
         .with_replicas(3)
         .expect("3 replicas");
-    assert_eq!((w.evaluators(), w.max_k()), (12, 12));
+    assert_eq!(w.evaluators(), 12);
     assert_eq!(w.evaluator_name(0), "bi#1");
     assert_eq!(w.evaluator_name(5), "cross#3");
     assert_eq!(w.evaluator_name(11), "lex#3");
+    assert_eq!(w.model_of(5), Some("cross"));
+    assert_eq!(w.model_of(12), None);
     let mut rng = poq_core::rng::Xoshiro256PlusPlus::from_u64(5);
-    let mut d = RoundDraw::default();
+    let mut honest = Vec::new();
     for _ in 0..200 {
-        w.draw(&mut rng, 7, &mut d);
-        assert_eq!(d.committee.len(), 7);
-        assert!(d.committee.windows(2).all(|p| p[0] < p[1]));
+        let a = w.answer(&mut rng);
+        let committee: Vec<EvaluatorId> = draw_uniform(&mut rng, 12, 7)
+            .expect("draw")
+            .into_iter()
+            .map(EvaluatorId)
+            .collect();
+        w.honest_scores(&a, &committee, &mut rng, &mut honest);
+        assert_eq!(honest.len(), 7);
         // Replicas of one evaluator report one score; ids 0-2 are "bi", 3-5 "cross"...
-        for (i, &e) in d.committee.iter().enumerate() {
-            for (j, &f) in d.committee.iter().enumerate() {
-                if e / 3 == f / 3 {
-                    assert_eq!(d.honest[i], d.honest[j], "{d:?}");
+        for (i, e) in committee.iter().enumerate() {
+            for (j, f) in committee.iter().enumerate() {
+                if e.index() / 3 == f.index() / 3 {
+                    assert_eq!(honest[i], honest[j], "{committee:?} {honest:?}");
                 }
             }
         }
     }
+    // The whole pool can sit: every evaluator node reports.
+    let everyone: Vec<EvaluatorId> = (0..12).map(EvaluatorId).collect();
+    let a = w.answer(&mut rng);
+    w.honest_scores(&a, &everyone, &mut rng, &mut honest);
+    assert_eq!(honest.len(), 12);
     let err = ReplayWorld::load(&write("replicas0.jsonl", &logs()))
         .expect("loads")
         .with_replicas(0)

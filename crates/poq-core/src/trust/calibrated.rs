@@ -35,9 +35,21 @@
 //! and the pool statistics are medians, so the policy needs an honest majority in the
 //! committee (for references) and in the pool (for R and B); a coalition that is the
 //! majority defines "typical" and no deviation-based rule can see it.
+//!
+//! **Missing reports.** A committee member that did not report is counted, on the
+//! round's task, as a squared error of (10 + |B|)², the largest any report can have
+//! (residuals lie in [−10, 10]); its signed bias is left alone, since silence has no
+//! sign. One silent round therefore costs about as much trust as a report at the
+//! opposite end of the scale.
+//!
+//! **State and scratch.** The per-task estimates are the state: they serialize, compare
+//! and enter the digest. The buffers reused between rounds are scratch: skipped by
+//! serde, ignored by `==`.
 
-use super::{Report, TrustChange, TrustPolicy, check_param};
-use crate::{EvaluatorId, Result, TaskId};
+use super::{Report, TrustChange, TrustPolicy, check_restored};
+use crate::encoding::Encoder;
+use crate::params::check_param;
+use crate::{CoreError, EvaluatorId, Result, SCORE_MAX, Task};
 use serde::{Deserialize, Serialize};
 
 /// Parameters of [`Calibrated`].
@@ -90,7 +102,8 @@ impl CalibratedParams {
 }
 
 /// Per-evaluator state.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct State {
     bias: f64,
     q_slow: f64,
@@ -98,7 +111,8 @@ struct State {
 }
 
 /// One task's view of the pool: every evaluator's estimates and the pool's references.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TaskTrust {
     states: Vec<State>,
     /// Pool reference error R.
@@ -130,7 +144,7 @@ impl TaskTrust {
     }
 
     fn weight(&self, evaluator: EvaluatorId, params: &CalibratedParams) -> f64 {
-        self.states.get(evaluator as usize).map_or(1.0, |s| {
+        self.states.get(evaluator.index()).map_or(1.0, |s| {
             (self.reference_error / self.error_of(s, params).max(MIN_ERROR)).clamp(params.w_min, params.w_max)
         })
     }
@@ -140,16 +154,32 @@ impl TaskTrust {
 ///
 /// Trust is kept per task: an evaluator whose scores invert on summarization keeps
 /// its QA trust. Its overall [`TrustPolicy::weight`] is the mean over the tasks seen.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Calibrated {
     params: CalibratedParams,
     n: usize,
-    /// Indexed by task id; grown when a new task appears.
+    /// Indexed by [`Task::index`]; grown when a new task appears.
     tasks: Vec<TaskTrust>,
-    /// Scratch buffers, kept to avoid allocating per round.
-    sorted: Vec<(f64, f64, usize)>,
+    /// Buffers reused between rounds; not state.
+    #[serde(skip)]
+    scratch: Scratch,
+}
+
+/// Equality is over the state only (parameters and estimates), never the scratch.
+impl PartialEq for Calibrated {
+    fn eq(&self, other: &Self) -> bool {
+        self.params == other.params && self.n == other.n && self.tasks == other.tasks
+    }
+}
+
+/// Buffers [`Calibrated`] reuses between rounds so a round allocates nothing.
+#[derive(Debug, Clone, Default)]
+struct Scratch {
+    /// (score, position in the round's reports), sorted.
+    sorted: Vec<(f64, usize)>,
     residuals: Vec<f64>,
-    scratch: Vec<f64>,
+    values: Vec<f64>,
 }
 
 /// Floor on an error estimate, so a perfectly consistent evaluator gets w_max rather
@@ -164,32 +194,88 @@ impl Calibrated {
             params,
             n,
             tasks: vec![TaskTrust::new(n, &params)],
-            sorted: Vec::new(),
-            residuals: Vec::new(),
-            scratch: Vec::new(),
+            scratch: Scratch::default(),
         })
     }
 
     /// The current error estimate Eₑ of `evaluator` on `task` (score points²).
-    pub fn error_for(&self, evaluator: EvaluatorId, task: TaskId) -> Option<f64> {
-        let t = self.tasks.get(task as usize)?;
-        t.states.get(evaluator as usize).map(|s| t.error_of(s, &self.params))
-    }
-
-    /// The current error estimate Eₑ of `evaluator` on task 0.
-    pub fn error(&self, evaluator: EvaluatorId) -> Option<f64> {
-        self.error_for(evaluator, 0)
+    pub fn error_for(&self, evaluator: EvaluatorId, task: Task) -> Option<f64> {
+        let t = self.tasks.get(task.index())?;
+        t.states.get(evaluator.index()).map(|s| t.error_of(s, &self.params))
     }
 
     /// The signed bias of `evaluator` on `task` relative to the pool's median bias.
-    pub fn relative_bias_for(&self, evaluator: EvaluatorId, task: TaskId) -> Option<f64> {
-        let t = self.tasks.get(task as usize)?;
-        t.states.get(evaluator as usize).map(|s| s.bias - t.reference_bias)
+    pub fn relative_bias_for(&self, evaluator: EvaluatorId, task: Task) -> Option<f64> {
+        let t = self.tasks.get(task.index())?;
+        t.states.get(evaluator.index()).map(|s| s.bias - t.reference_bias)
     }
 
-    /// The signed bias of `evaluator` on task 0 relative to the pool's median bias.
-    pub fn relative_bias(&self, evaluator: EvaluatorId) -> Option<f64> {
-        self.relative_bias_for(evaluator, 0)
+    /// Tracks one more evaluator at the prior; returns the new pool size.
+    pub fn grow(&mut self) -> usize {
+        let init = TaskTrust::new(1, &self.params).states[0];
+        for t in &mut self.tasks {
+            t.states.push(init);
+        }
+        self.n += 1;
+        self.n
+    }
+
+    /// Checks a restored state: valid parameters, one estimate per evaluator in every
+    /// task, every estimate finite, errors positive.
+    pub fn validate(&self) -> Result<()> {
+        self.params.validate()?;
+        for (ti, t) in self.tasks.iter().enumerate() {
+            if t.states.len() != self.n {
+                return Err(CoreError::InvalidSnapshot {
+                    reason: format!(
+                        "calibrated trust task #{ti} has {} evaluators, the pool {}",
+                        t.states.len(),
+                        self.n
+                    ),
+                });
+            }
+            check_restored("calibrated reference error", ti, t.reference_error, MIN_ERROR, f64::MAX)?;
+            check_restored("calibrated reference bias", ti, t.reference_bias, -SCORE_MAX, SCORE_MAX)?;
+            for (i, s) in t.states.iter().enumerate() {
+                check_restored("calibrated bias", i, s.bias, -SCORE_MAX, SCORE_MAX)?;
+                check_restored("calibrated slow error", i, s.q_slow, 0.0, f64::MAX)?;
+                check_restored("calibrated fast error", i, s.q_fast, 0.0, f64::MAX)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Canonical encoding: the seven parameters (prior error, slow, fast and reference
+    /// rates, κ, w_min, w_max as f64), the pool size, then per task (a count first):
+    /// seen (bool), reference error, reference bias, and per evaluator (a count first)
+    /// bias, slow error, fast error.
+    pub fn encode(&self, enc: &mut Encoder) {
+        let p = &self.params;
+        enc.f64(p.prior_error)
+            .f64(p.slow_rate)
+            .f64(p.fast_rate)
+            .f64(p.reference_rate)
+            .f64(p.bias_weight)
+            .f64(p.w_min)
+            .f64(p.w_max)
+            .usize(self.n)
+            .usize(self.tasks.len());
+        for t in &self.tasks {
+            enc.bool(t.seen)
+                .f64(t.reference_error)
+                .f64(t.reference_bias)
+                .usize(t.states.len());
+            for s in &t.states {
+                enc.f64(s.bias).f64(s.q_slow).f64(s.q_fast);
+            }
+        }
+    }
+
+    fn task_mut(&mut self, task: Task) -> &mut TaskTrust {
+        while self.tasks.len() <= task.index() {
+            self.tasks.push(TaskTrust::new(self.n, &self.params));
+        }
+        &mut self.tasks[task.index()]
     }
 
     /// The weight of a task never seen: the prior (R₀ / R₀ = 1, within the clip).
@@ -232,17 +318,31 @@ impl TrustPolicy for Calibrated {
         }
     }
 
-    fn weight_for(&self, evaluator: EvaluatorId, task: TaskId) -> f64 {
+    fn weight_for(&self, evaluator: EvaluatorId, task: Task) -> f64 {
         self.tasks
-            .get(task as usize)
+            .get(task.index())
             .map_or_else(|| self.prior_weight(), |t| t.weight(evaluator, &self.params))
     }
 
-    fn update(&mut self, reports: &[Report], consensus: f64, changes: &mut Vec<TrustChange>) {
-        self.update_for(reports, consensus, 0, changes);
+    fn penalize_missing(&mut self, evaluator: EvaluatorId, task: Task) -> TrustChange {
+        let before = self.weight_for(evaluator, task);
+        let p = self.params;
+        let t = self.task_mut(task);
+        let worst = SCORE_MAX + t.reference_bias.abs();
+        let u = worst * worst;
+        if let Some(s) = t.states.get_mut(evaluator.index()) {
+            s.q_slow += p.slow_rate * (u - s.q_slow);
+            s.q_fast += p.fast_rate * (u - s.q_fast);
+            t.seen = true;
+        }
+        TrustChange {
+            evaluator,
+            before,
+            after: self.weight_for(evaluator, task),
+        }
     }
 
-    fn update_for(&mut self, reports: &[Report], _consensus: f64, task: TaskId, changes: &mut Vec<TrustChange>) {
+    fn update(&mut self, reports: &[Report], _consensus: f64, task: Task, changes: &mut Vec<TrustChange>) {
         let first_change = changes.len();
         for r in reports {
             let w = self.weight_for(r.evaluator, task);
@@ -252,7 +352,7 @@ impl TrustPolicy for Calibrated {
                 after: w,
             });
         }
-        let known = reports.iter().filter(|r| (r.evaluator as usize) < self.n).count();
+        let known = reports.iter().filter(|r| r.evaluator.index() < self.n).count();
         // With one known report there is no reference to learn from.
         if known < 2 {
             return;
@@ -265,12 +365,14 @@ impl TrustPolicy for Calibrated {
         //    measured at ρ = 0.4). And exact agreement is not evidence of quality:
         //    independent honest scorers almost never tie to the last bit, while
         //    copycats, constant reporters, colluders and sybils tie by construction.
-        let mut sorted = std::mem::take(&mut self.sorted);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let sorted = &mut scratch.sorted;
         sorted.clear();
-        sorted.extend(reports.iter().enumerate().map(|(i, r)| (r.score, 0.0, i)));
-        sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
-        self.residuals.clear();
-        self.residuals.resize(reports.len(), f64::NAN);
+        sorted.extend(reports.iter().enumerate().map(|(i, r)| (r.score, i)));
+        sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let residuals = &mut scratch.residuals;
+        residuals.clear();
+        residuals.resize(reports.len(), f64::NAN);
         let mut start = 0;
         while start < sorted.len() {
             // [start, end) is the run of reports tied with this score.
@@ -287,33 +389,30 @@ impl TrustPolicy for Calibrated {
                 } else {
                     (other(m / 2 - 1) + other(m / 2)) / 2.0
                 };
-                for &(score, _, i) in &sorted[start..end] {
-                    self.residuals[i] = score - reference;
+                for &(score, i) in &sorted[start..end] {
+                    residuals[i] = score - reference;
                 }
             }
             start = end;
         }
-        self.sorted = sorted;
         // A unanimous committee says nothing about anyone: leave every estimate alone.
-        if self.residuals.iter().all(|r| r.is_nan()) {
+        if residuals.iter().all(|r| r.is_nan()) {
+            self.scratch = scratch;
             return;
         }
 
-        while self.tasks.len() <= task as usize {
-            self.tasks.push(TaskTrust::new(self.n, &self.params));
-        }
         let p = self.params;
-        let t = &mut self.tasks[task as usize];
+        let t = self.task_mut(task);
         t.seen = true;
 
         // 2. Bias and squared-error EWMAs.
         let b_ref = t.reference_bias;
-        for (r, &res) in reports.iter().zip(self.residuals.iter()) {
+        for (r, &res) in reports.iter().zip(scratch.residuals.iter()) {
             // NaN: everyone reported the same score, so this round says nothing.
             if res.is_nan() {
                 continue;
             }
-            if let Some(s) = t.states.get_mut(r.evaluator as usize) {
+            if let Some(s) = t.states.get_mut(r.evaluator.index()) {
                 let u = (res - b_ref) * (res - b_ref);
                 s.bias += p.slow_rate * (res - s.bias);
                 s.q_slow += p.slow_rate * (u - s.q_slow);
@@ -322,29 +421,31 @@ impl TrustPolicy for Calibrated {
         }
 
         // 3. The pool's reference bias and error follow the committee medians.
-        self.scratch.clear();
-        self.scratch.extend(
+        let values = &mut scratch.values;
+        values.clear();
+        values.extend(
             reports
                 .iter()
-                .filter_map(|r| t.states.get(r.evaluator as usize))
+                .filter_map(|r| t.states.get(r.evaluator.index()))
                 .map(|s| s.bias),
         );
-        if let Some(mb) = median_in_place(&mut self.scratch) {
+        if let Some(mb) = median_in_place(values) {
             t.reference_bias += p.reference_rate * (mb - t.reference_bias);
         }
-        self.scratch.clear();
-        self.scratch.extend(
+        values.clear();
+        values.extend(
             reports
                 .iter()
-                .filter_map(|r| t.states.get(r.evaluator as usize))
+                .filter_map(|r| t.states.get(r.evaluator.index()))
                 .map(|s| t.error_of(s, &p)),
         );
-        if let Some(me) = median_in_place(&mut self.scratch) {
+        if let Some(me) = median_in_place(values) {
             t.reference_error += p.reference_rate * (me.max(MIN_ERROR) - t.reference_error);
         }
 
         for c in &mut changes[first_change..] {
-            c.after = self.tasks[task as usize].weight(c.evaluator, &p);
+            c.after = t.weight(c.evaluator, &p);
         }
+        self.scratch = scratch;
     }
 }

@@ -10,6 +10,14 @@
 //! - [`Calibrated`] (`calibrated`): ours; per-evaluator signed bias and error variance
 //!   against a leave-one-out reference, weights relative to the pool, lose fast and
 //!   regain slowly.
+//!
+//! [`Trust`] holds any of them as one serializable value: it is what the protocol owns,
+//! snapshots and digests. A policy's persistent state is what it serializes, compares
+//! and encodes; scratch buffers it keeps to avoid allocating are none of those.
+//!
+//! **Missing reports.** [`TrustPolicy::penalize_missing`] is how a committee member that
+//! did not report is treated under the default missing-report rule: as a report at the
+//! maximum deviation, so that staying silent never costs less trust than reporting.
 
 mod calibrated;
 mod published;
@@ -17,7 +25,9 @@ mod published;
 pub use calibrated::{Calibrated, CalibratedParams};
 pub use published::{Published, PublishedParams};
 
-use crate::{CoreError, EvaluatorId, Result};
+use crate::encoding::Encoder;
+use crate::{CoreError, EvaluatorId, Result, Task};
+use serde::{Deserialize, Serialize};
 
 /// One finalized report, as trust policies see it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,7 +39,7 @@ pub struct Report {
 }
 
 /// How one evaluator's weight moved in a round.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TrustChange {
     /// The evaluator.
     pub evaluator: EvaluatorId,
@@ -41,10 +51,10 @@ pub struct TrustChange {
 
 /// A trust policy: weights out, finalized rounds in.
 ///
-/// Rounds carry a task ([`crate::TaskId`]: QA, summarization, ...), because an
-/// evaluator's reliability can differ by task (published: correlations invert between
-/// QA and summarization). A policy may keep trust per task (`weight_for`,
-/// `update_for`); the defaults ignore the task, as the published rule does.
+/// Rounds carry a [`Task`] (QA, summarization), because an evaluator's reliability can
+/// differ by task (published: correlations invert between QA and summarization). A
+/// policy may keep trust per task (`weight_for`, `update`); the defaults ignore the
+/// task, as the published rule does.
 pub trait TrustPolicy {
     /// The policy's name, as outputs and `--trust` spell it.
     fn name(&self) -> &'static str;
@@ -55,44 +65,203 @@ pub trait TrustPolicy {
     /// detection.
     fn weight(&self, evaluator: EvaluatorId) -> f64;
     /// The weight a round of `task` gives `evaluator`.
-    fn weight_for(&self, evaluator: EvaluatorId, _task: crate::TaskId) -> f64 {
+    fn weight_for(&self, evaluator: EvaluatorId, _task: Task) -> f64 {
         self.weight(evaluator)
     }
-    /// Learns from a finalized round: its reports and the consensus they produced.
-    /// Appends one [`TrustChange`] per report to `changes`, in report order.
-    fn update(&mut self, reports: &[Report], consensus: f64, changes: &mut Vec<TrustChange>);
-    /// Learns from a finalized round of `task`; the [`TrustChange`]s are in that
-    /// task's weights.
-    fn update_for(&mut self, reports: &[Report], consensus: f64, _task: crate::TaskId, changes: &mut Vec<TrustChange>) {
-        self.update(reports, consensus, changes);
-    }
+    /// Learns from a finalized round of `task`: its reports and the consensus they
+    /// produced. Appends one [`TrustChange`] per report to `changes`, in report order,
+    /// in that task's weights.
+    fn update(&mut self, reports: &[Report], consensus: f64, task: Task, changes: &mut Vec<TrustChange>);
+    /// Treats a committee member of a round of `task` that did not report as a report
+    /// at the maximum deviation.
+    fn penalize_missing(&mut self, evaluator: EvaluatorId, task: Task) -> TrustChange;
     /// Every evaluator's overall weight, in id order.
     fn weights(&self) -> Vec<f64> {
-        (0..self.pool_size() as EvaluatorId).map(|e| self.weight(e)).collect()
+        (0..self.pool_size() as u32)
+            .map(|e| self.weight(EvaluatorId(e)))
+            .collect()
     }
 }
 
-/// The trust policy names accepted by [`policy_from_name`].
-pub const POLICY_NAMES: &str = "none, published, calibrated";
+/// The trust policies, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrustKind {
+    /// [`NoTrust`].
+    None,
+    /// [`Published`].
+    Published,
+    /// [`Calibrated`].
+    Calibrated,
+}
 
-/// Builds a policy with default parameters for a pool of `n` evaluators.
-pub fn policy_from_name(name: &str, n: usize) -> Result<Box<dyn TrustPolicy + Send>> {
-    Ok(match name {
-        "none" => Box::new(NoTrust::new(n)),
-        "published" => Box::new(Published::new(n, PublishedParams::default())?),
-        "calibrated" => Box::new(Calibrated::new(n, CalibratedParams::default())?),
-        _ => {
-            return Err(CoreError::UnknownName {
+impl TrustKind {
+    /// Every policy, in the order outputs list them.
+    pub const ALL: [TrustKind; 3] = [TrustKind::None, TrustKind::Published, TrustKind::Calibrated];
+    /// The names accepted by [`TrustKind::from_name`].
+    pub const NAMES: &'static str = "none, published, calibrated";
+
+    /// The policy's name as outputs and `--trust` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TrustKind::None => "none",
+            TrustKind::Published => "published",
+            TrustKind::Calibrated => "calibrated",
+        }
+    }
+
+    /// Parses a policy name.
+    pub fn from_name(name: &str) -> Result<Self> {
+        TrustKind::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| CoreError::UnknownName {
                 kind: "trust policy",
                 name: name.to_string(),
-                expected: POLICY_NAMES,
-            });
+                expected: TrustKind::NAMES,
+            })
+    }
+
+    /// The policy with `params` for a pool of `n` evaluators.
+    pub fn build(self, params: &TrustParams, n: usize) -> Result<Trust> {
+        Ok(match self {
+            TrustKind::None => Trust::None(NoTrust::new(n)),
+            TrustKind::Published => Trust::Published(Published::new(n, params.published)?),
+            TrustKind::Calibrated => Trust::Calibrated(Calibrated::new(n, params.calibrated)?),
+        })
+    }
+}
+
+impl std::fmt::Display for TrustKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Parameters of every policy (only the chosen policy's are used).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrustParams {
+    /// The published rule.
+    pub published: PublishedParams,
+    /// Ours.
+    pub calibrated: CalibratedParams,
+}
+
+impl TrustParams {
+    /// Checks every parameter.
+    pub fn validate(&self) -> Result<()> {
+        self.published.validate()?;
+        self.calibrated.validate()
+    }
+}
+
+/// Any trust policy, with its state: what the protocol owns, snapshots and digests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "policy", rename_all = "kebab-case")]
+pub enum Trust {
+    /// Every weight 1.
+    None(NoTrust),
+    /// The published rule.
+    Published(Published),
+    /// Ours.
+    Calibrated(Calibrated),
+}
+
+impl Trust {
+    /// Which policy this is.
+    pub fn kind(&self) -> TrustKind {
+        match self {
+            Trust::None(_) => TrustKind::None,
+            Trust::Published(_) => TrustKind::Published,
+            Trust::Calibrated(_) => TrustKind::Calibrated,
         }
-    })
+    }
+
+    fn policy(&self) -> &dyn TrustPolicy {
+        match self {
+            Trust::None(p) => p,
+            Trust::Published(p) => p,
+            Trust::Calibrated(p) => p,
+        }
+    }
+
+    /// Tracks one more evaluator, at the policy's prior; returns the new pool size.
+    pub fn grow(&mut self) -> usize {
+        match self {
+            Trust::None(p) => p.grow(),
+            Trust::Published(p) => p.grow(),
+            Trust::Calibrated(p) => p.grow(),
+        }
+    }
+
+    /// Checks a deserialized state: parameters valid, every weight and estimate finite
+    /// and within the policy's bounds.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            Trust::None(_) => Ok(()),
+            Trust::Published(p) => p.validate(),
+            Trust::Calibrated(p) => p.validate(),
+        }
+    }
+
+    /// Appends the canonical encoding of the persistent state: a tag byte (0 none,
+    /// 1 published, 2 calibrated), then the policy's own layout.
+    pub fn encode(&self, enc: &mut Encoder) {
+        match self {
+            Trust::None(p) => {
+                enc.u8(0).usize(p.n);
+            }
+            Trust::Published(p) => {
+                enc.u8(1);
+                p.encode(enc);
+            }
+            Trust::Calibrated(p) => {
+                enc.u8(2);
+                p.encode(enc);
+            }
+        }
+    }
+}
+
+impl TrustPolicy for Trust {
+    fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+    fn pool_size(&self) -> usize {
+        self.policy().pool_size()
+    }
+    fn weight(&self, evaluator: EvaluatorId) -> f64 {
+        self.policy().weight(evaluator)
+    }
+    fn weight_for(&self, evaluator: EvaluatorId, task: Task) -> f64 {
+        match self {
+            Trust::None(p) => p.weight_for(evaluator, task),
+            Trust::Published(p) => p.weight_for(evaluator, task),
+            Trust::Calibrated(p) => p.weight_for(evaluator, task),
+        }
+    }
+    fn update(&mut self, reports: &[Report], consensus: f64, task: Task, changes: &mut Vec<TrustChange>) {
+        match self {
+            Trust::None(p) => p.update(reports, consensus, task, changes),
+            Trust::Published(p) => p.update(reports, consensus, task, changes),
+            Trust::Calibrated(p) => p.update(reports, consensus, task, changes),
+        }
+    }
+    fn penalize_missing(&mut self, evaluator: EvaluatorId, task: Task) -> TrustChange {
+        match self {
+            Trust::None(p) => p.penalize_missing(evaluator, task),
+            Trust::Published(p) => p.penalize_missing(evaluator, task),
+            Trust::Calibrated(p) => p.penalize_missing(evaluator, task),
+        }
+    }
+    fn weights(&self) -> Vec<f64> {
+        self.policy().weights()
+    }
 }
 
 /// No adaptation: every evaluator weighs 1, always.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NoTrust {
     n: usize,
 }
@@ -101,6 +270,12 @@ impl NoTrust {
     /// A constant-weight policy for `n` evaluators.
     pub fn new(n: usize) -> Self {
         Self { n }
+    }
+
+    /// Tracks one more evaluator; returns the new pool size.
+    pub fn grow(&mut self) -> usize {
+        self.n += 1;
+        self.n
     }
 }
 
@@ -114,20 +289,29 @@ impl TrustPolicy for NoTrust {
     fn weight(&self, _evaluator: EvaluatorId) -> f64 {
         1.0
     }
-    fn update(&mut self, reports: &[Report], _consensus: f64, changes: &mut Vec<TrustChange>) {
+    fn update(&mut self, reports: &[Report], _consensus: f64, _task: Task, changes: &mut Vec<TrustChange>) {
         changes.extend(reports.iter().map(|r| TrustChange {
             evaluator: r.evaluator,
             before: 1.0,
             after: 1.0,
         }));
     }
+    fn penalize_missing(&mut self, evaluator: EvaluatorId, _task: Task) -> TrustChange {
+        TrustChange {
+            evaluator,
+            before: 1.0,
+            after: 1.0,
+        }
+    }
 }
 
-/// Checks a parameter with a predicate, naming it on failure.
-pub(crate) fn check_param(name: &'static str, value: f64, ok: bool, reason: &'static str) -> Result<()> {
-    if value.is_finite() && ok {
+/// Checks that a restored weight is finite and within `[lo, hi]`.
+pub(crate) fn check_restored(what: &str, index: usize, value: f64, lo: f64, hi: f64) -> Result<()> {
+    if value.is_finite() && (lo..=hi).contains(&value) {
         Ok(())
     } else {
-        Err(CoreError::InvalidParameter { name, value, reason })
+        Err(CoreError::InvalidSnapshot {
+            reason: format!("{what} #{index} is {value}, outside [{lo}, {hi}]"),
+        })
     }
 }

@@ -6,9 +6,15 @@
 //! under 5 points) gains weight every round, so honest evaluators and moderate boosters
 //! alike saturate at w_max and the weighted mean collapses into the plain mean. And c is
 //! the round's own consensus, so colluders who move it are never flagged.
+//!
+//! A committee member that did not report is updated as a report at the maximum
+//! deviation, d = 1: wₑ ← clip(wₑ · (1 − λ/2), w_min, w_max), never more than any report
+//! could have left it.
 
-use super::{Report, TrustChange, TrustPolicy, check_param};
-use crate::{EvaluatorId, Result};
+use super::{Report, TrustChange, TrustPolicy, check_restored};
+use crate::encoding::Encoder;
+use crate::params::check_param;
+use crate::{EvaluatorId, Result, Task};
 use serde::{Deserialize, Serialize};
 
 /// Parameters of the published rule.
@@ -58,7 +64,8 @@ impl PublishedParams {
 }
 
 /// The published multiplicative trust rule.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Published {
     params: PublishedParams,
     w: Vec<f64>,
@@ -73,6 +80,47 @@ impl Published {
             w: vec![params.initial; n],
         })
     }
+
+    /// Tracks one more evaluator at w₀; returns the new pool size.
+    pub fn grow(&mut self) -> usize {
+        self.w.push(self.params.initial);
+        self.w.len()
+    }
+
+    /// Checks a restored state: valid parameters, every weight in [w_min, w_max].
+    pub fn validate(&self) -> Result<()> {
+        self.params.validate()?;
+        for (i, &w) in self.w.iter().enumerate() {
+            check_restored("published weight", i, w, self.params.w_min, self.params.w_max)?;
+        }
+        Ok(())
+    }
+
+    /// Canonical encoding: initial, λ, w_min, w_max (f64), then the weights (a length
+    /// and one f64 per evaluator, in id order).
+    pub fn encode(&self, enc: &mut Encoder) {
+        let p = &self.params;
+        enc.f64(p.initial).f64(p.lambda).f64(p.w_min).f64(p.w_max).f64s(&self.w);
+    }
+
+    fn step(&mut self, evaluator: EvaluatorId, d: f64) -> TrustChange {
+        let p = self.params;
+        let Some(w) = self.w.get_mut(evaluator.index()) else {
+            // Untracked ids keep the neutral weight, and still get their entry.
+            return TrustChange {
+                evaluator,
+                before: 1.0,
+                after: 1.0,
+            };
+        };
+        let before = *w;
+        *w = (before * (1.0 + p.lambda * (0.5 - d))).clamp(p.w_min, p.w_max);
+        TrustChange {
+            evaluator,
+            before,
+            after: *w,
+        }
+    }
 }
 
 impl TrustPolicy for Published {
@@ -85,29 +133,18 @@ impl TrustPolicy for Published {
     }
 
     fn weight(&self, evaluator: EvaluatorId) -> f64 {
-        self.w.get(evaluator as usize).copied().unwrap_or(1.0)
+        self.w.get(evaluator.index()).copied().unwrap_or(1.0)
     }
 
-    fn update(&mut self, reports: &[Report], consensus: f64, changes: &mut Vec<TrustChange>) {
-        let p = self.params;
+    fn update(&mut self, reports: &[Report], consensus: f64, _task: Task, changes: &mut Vec<TrustChange>) {
         for r in reports {
-            let Some(w) = self.w.get_mut(r.evaluator as usize) else {
-                // Untracked ids keep the neutral weight, and still get their entry.
-                changes.push(TrustChange {
-                    evaluator: r.evaluator,
-                    before: 1.0,
-                    after: 1.0,
-                });
-                continue;
-            };
-            let before = *w;
             let d = (r.score - consensus).abs() / 10.0;
-            *w = (before * (1.0 + p.lambda * (0.5 - d))).clamp(p.w_min, p.w_max);
-            changes.push(TrustChange {
-                evaluator: r.evaluator,
-                before,
-                after: *w,
-            });
+            let change = self.step(r.evaluator, d);
+            changes.push(change);
         }
+    }
+
+    fn penalize_missing(&mut self, evaluator: EvaluatorId, _task: Task) -> TrustChange {
+        self.step(evaluator, 1.0)
     }
 }

@@ -1,0 +1,81 @@
+//! The canonical byte encoding that state digests are computed over.
+//!
+//! Fixed-width little-endian integers, `f64` as its IEEE-754 bit pattern (so −0.0 and
+//! 0.0 differ, as the state does), booleans and tags as one byte, sequences as a `u64`
+//! length followed by their elements in index order. Nothing is ever encoded in
+//! hash-map order: every collection of state is a `Vec` indexed by id or a map sorted by
+//! key. The layout of each type is documented where it is encoded.
+
+/// Appends values in the canonical encoding.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Encoder {
+    bytes: Vec<u8>,
+}
+
+impl Encoder {
+    /// An empty encoder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// One byte (a tag or a small enum).
+    pub fn u8(&mut self, v: u8) -> &mut Self {
+        self.bytes.push(v);
+        self
+    }
+
+    /// A boolean as one byte, 0 or 1.
+    pub fn bool(&mut self, v: bool) -> &mut Self {
+        self.u8(u8::from(v))
+    }
+
+    /// A `u64`, little-endian.
+    pub fn u64(&mut self, v: u64) -> &mut Self {
+        self.bytes.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+
+    /// A length or index, as a `u64`.
+    pub fn usize(&mut self, v: usize) -> &mut Self {
+        self.u64(v as u64)
+    }
+
+    /// An `f64` as its bit pattern, little-endian.
+    pub fn f64(&mut self, v: f64) -> &mut Self {
+        self.u64(v.to_bits())
+    }
+
+    /// An optional `f64`: tag 0, or tag 1 followed by the value.
+    pub fn opt_f64(&mut self, v: Option<f64>) -> &mut Self {
+        match v {
+            None => self.u8(0),
+            Some(x) => self.u8(1).f64(x),
+        }
+    }
+
+    /// A slice of `f64`: its length, then each value.
+    pub fn f64s(&mut self, v: &[f64]) -> &mut Self {
+        self.usize(v.len());
+        for &x in v {
+            self.f64(x);
+        }
+        self
+    }
+
+    /// Raw bytes with their length first.
+    pub fn bytes(&mut self, v: &[u8]) -> &mut Self {
+        self.usize(v.len());
+        self.bytes.extend_from_slice(v);
+        self
+    }
+
+    /// The encoded bytes.
+    pub fn finish(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// The bytes encoded so far.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes
+    }
+}

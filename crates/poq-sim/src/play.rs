@@ -1,0 +1,247 @@
+//! The round loop: one repetition of a cell, played through
+//! [`poq_core::protocol::Protocol`], the same state machine the node drives.
+//!
+//! Per round: the world answers; the protocol opens the round, drawing its committee
+//! from a fresh 32-byte beacon (the `beacon/<rep>/<K>` stream of the master seed) and
+//! the round id; the world says what each member would honestly report; the attack
+//! transforms the malicious members' reports (some may stay silent), reading only the
+//! public history the protocol exposes; the reports are submitted; and the round is
+//! closed as at its deadline: finalized with its quorum, expired below it. Trust,
+//! rewards and history are the protocol's alone.
+
+use crate::cell::{CellDetail, CellResult, CellSpec, MeanVar, malicious_set, master_seed, rng_for};
+use crate::scenario::Scenario;
+use crate::world::{HonestReport, World};
+use crate::{Result, SimError};
+use poq_core::aggregate::{self, Rule};
+use poq_core::attack::{self, Attack, Member};
+use poq_core::protocol::{Closed, Protocol, Registration};
+use poq_core::rng::Xoshiro256PlusPlus;
+use poq_core::stats;
+use poq_core::trust::{TrustKind, TrustPolicy};
+use poq_core::{EvaluatorId, RoundId};
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn next_beacon(rng: &mut Xoshiro256PlusPlus) -> [u8; 32] {
+    let mut b = [0u8; 32];
+    for chunk in b.chunks_exact_mut(8) {
+        chunk.copy_from_slice(&rng.next_word().to_le_bytes());
+    }
+    b
+}
+
+/// Mean of the values whose flag equals `want`; `None` for an empty class.
+fn class_mean(values: &[f64], flags: &[bool], want: bool) -> Option<f64> {
+    let v: Vec<f64> = values
+        .iter()
+        .zip(flags)
+        .filter(|(_, f)| **f == want)
+        .map(|(x, _)| *x)
+        .collect();
+    stats::mean(&v)
+}
+
+/// Runs repetition `rep` of a cell; `trace_every` > 0 samples trust weights.
+pub fn play(
+    scenario: &Scenario,
+    world: &dyn World,
+    spec: &CellSpec,
+    rep: usize,
+    trace_every: usize,
+) -> Result<CellDetail> {
+    let n = world.evaluators();
+    if spec.k == 0 || spec.k > n {
+        return Err(SimError::InvalidScenario {
+            name: "k".to_string(),
+            value: spec.k.to_string(),
+            reason: format!("must be between 1 and {n}, the evaluators of this world"),
+        });
+    }
+    spec.attack.validate()?;
+    let master = master_seed(scenario.seed);
+    let config = scenario.protocol_config(spec.rule, spec.k, spec.missing, spec.scaling);
+    let trust = scenario.trust(spec.trust, n)?;
+    let mut protocol = Protocol::new(config, trust, vec![Registration::all_tasks(); n], world.nodes())?;
+    let malicious = malicious_set(&master, rep, spec.rho, n);
+    let mut world_rng = rng_for(&master, &format!("world/{rep}/{}", spec.k));
+    let mut beacon_rng = rng_for(&master, &format!("beacon/{rep}/{}", spec.k));
+    let mut attack_rng = rng_for(
+        &master,
+        &format!("attack/{rep}/{}/{}/{}", spec.k, spec.rho, spec.attack.name()),
+    );
+    let rewards = config.round.rewards;
+
+    let rounds = scenario.rounds;
+    // Scenario::validate caps rounds, so these reservations are bounded.
+    let mut consensus = Vec::with_capacity(rounds);
+    let mut truth = Vec::with_capacity(rounds);
+    let (mut inf_paid, mut inf_honest, mut eval_paid, mut eval_honest) = (0.0, 0.0, 0.0, 0.0);
+    let mut node_rewards = vec![MeanVar::default(); world.nodes()];
+    let mut evaluator_rewards = vec![MeanVar::default(); n];
+    let (mut inf_all, mut eval_all) = (MeanVar::default(), MeanVar::default());
+    let (mut expired, mut silent) = (0u64, 0u64);
+    let mut trace = Vec::new();
+    let mut committee: Vec<EvaluatorId> = Vec::with_capacity(spec.k);
+    let mut honest: Vec<HonestReport> = Vec::with_capacity(spec.k);
+    let mut members: Vec<Member> = Vec::with_capacity(spec.k);
+    let mut reported: Vec<Option<f64>> = Vec::with_capacity(spec.k);
+    let mut weights = Vec::with_capacity(spec.k);
+    let mut honest_scores = Vec::with_capacity(spec.k);
+
+    for t in 0..rounds {
+        if trace_every > 0 && t % trace_every == 0 {
+            trace.push((t, protocol.trust().weights()));
+        }
+        let answer = world.answer(&mut world_rng);
+        let id: RoundId = protocol.open(
+            &next_beacon(&mut beacon_rng),
+            answer.node,
+            answer.task,
+            answer.latency_ms,
+        )?;
+        committee.clear();
+        committee.extend_from_slice(protocol.round(id).map_or(&[][..], |r| r.committee()));
+        world.honest_scores(&answer, &committee, &mut world_rng, &mut honest);
+        if honest.len() != committee.len() {
+            return Err(SimError::InvalidScenario {
+                name: "world".to_string(),
+                value: format!("{} honest scores for {} members", honest.len(), committee.len()),
+                reason: format!(
+                    "the world must score every seated evaluator (round {t}, seed {})",
+                    scenario.seed
+                ),
+            });
+        }
+        let history = protocol.history(id)?;
+        members.clear();
+        weights.clear();
+        honest_scores.clear();
+        for (&e, h) in committee.iter().zip(&honest) {
+            let w = protocol.weight(e, answer.task);
+            weights.push(w);
+            honest_scores.push(h.score);
+            members.push(Member {
+                honest: h.score,
+                malicious: malicious[e.index()],
+                trust: w,
+            });
+        }
+        attack::apply(&spec.attack, &members, &history, &mut attack_rng, &mut reported);
+        for ((&e, h), r) in committee.iter().zip(&honest).zip(&reported) {
+            match r {
+                Some(s) => protocol.submit(id, e, *s, h.latency_ms)?,
+                None => silent += 1,
+            }
+        }
+
+        // What an all-honest committee, everyone reporting, would have been paid:
+        // same committee, rule, weights and shares.
+        let honest_c = aggregate::aggregate(spec.rule, &honest_scores, Some(&weights))?;
+        inf_honest += rewards.inference(honest_c, config.round.inference_cost.normalize(answer.latency_ms)?);
+        let weight_sum: f64 = weights.iter().sum();
+        for (h, &w) in honest.iter().zip(&weights) {
+            let share = rewards.evaluator_share(spec.k, w, weight_sum);
+            let cost = config.round.evaluator_cost.normalize(h.latency_ms)?;
+            eval_honest += rewards.evaluator_with_share(share, (h.score - honest_c).abs() / 10.0, cost);
+        }
+
+        let (inference_reward, seats) = match protocol.close(id)? {
+            Closed::Finalized(o) => {
+                consensus.push(o.consensus);
+                truth.push(answer.truth);
+                let seats: Vec<(EvaluatorId, f64)> = o
+                    .reports
+                    .iter()
+                    .map(|r| (r.evaluator, r.reward))
+                    .chain(o.missing.iter().map(|m| (m.evaluator, m.reward)))
+                    .collect();
+                (o.inference_reward, seats)
+            }
+            Closed::Expired(x) => {
+                expired += 1;
+                (0.0, x.missing.iter().map(|m| (m.evaluator, m.reward)).collect())
+            }
+        };
+        inf_paid += inference_reward;
+        if let Some(s) = node_rewards.get_mut(answer.node.index()) {
+            s.push(inference_reward);
+        }
+        inf_all.push(inference_reward);
+        for (e, reward) in seats {
+            eval_paid += reward;
+            evaluator_rewards[e.index()].push(reward);
+            eval_all.push(reward);
+        }
+    }
+    let final_weights = protocol.trust().weights();
+    if trace_every > 0 {
+        trace.push((rounds, final_weights.clone()));
+    }
+
+    // Nothing to detect without trust, or without an attack (the "malicious" then
+    // behave honestly).
+    let detection_auc = if spec.trust == TrustKind::None || matches!(spec.attack, Attack::None) {
+        None
+    } else {
+        let suspicion: Vec<f64> = final_weights.iter().map(|w| -w).collect();
+        stats::auc(&suspicion, &malicious)
+    };
+    let book = protocol.book().clone();
+    let reward_ratio = match (
+        class_mean(&book.evaluator, &malicious, true),
+        class_mean(&book.evaluator, &malicious, false),
+    ) {
+        (Some(m), Some(h)) if h > 0.0 => Some(m / h),
+        _ => None,
+    };
+    let trust_ratio = match (
+        class_mean(&final_weights, &malicious, true),
+        class_mean(&final_weights, &malicious, false),
+    ) {
+        (Some(m), Some(h)) => Some(m / h),
+        _ => None,
+    };
+    let per_round = |x: f64| x / rounds as f64;
+    let result = CellResult {
+        attack: spec.attack.name().to_string(),
+        rho: spec.rho,
+        k: spec.k,
+        rule: spec.rule.name().to_string(),
+        trust: spec.trust.name().to_string(),
+        missing: spec.missing.name().to_string(),
+        evaluator_scaling: spec.scaling.name().to_string(),
+        pearson: stats::pearson(&consensus, &truth),
+        spearman: stats::spearman(&consensus, &truth),
+        mae: stats::mae(&consensus, &truth),
+        payout_inflation: per_round((inf_paid - inf_honest) + (eval_paid - eval_honest)),
+        inference_inflation: per_round(inf_paid - inf_honest),
+        evaluator_inflation: per_round(eval_paid - eval_honest),
+        trimmed_per_side: match spec.rule {
+            Rule::TrimmedMean { trim } => Some(aggregate::trim_count(trim, spec.k)),
+            _ => None,
+        },
+        detection_auc,
+        inference_reward_mean: inf_all.mean,
+        inference_reward_var: inf_all.var(),
+        evaluator_reward_mean: eval_all.mean,
+        evaluator_reward_var: eval_all.var(),
+        malicious: malicious.iter().filter(|&&m| m).count(),
+        expired: expired as f64,
+        missing_rate: silent as f64 / (rounds * spec.k) as f64,
+        malicious_reward_ratio: reward_ratio,
+        malicious_trust_ratio: trust_ratio,
+    };
+    Ok(CellDetail {
+        result,
+        malicious,
+        trace,
+        final_weights,
+        node_rewards,
+        evaluator_rewards,
+        book,
+        state_digest: hex(&protocol.state_digest()),
+    })
+}
