@@ -63,7 +63,7 @@ pub struct CollectArgs {
 }
 
 /// Fetches (when missing) and loads one of [`MODELS`], named as `--models` spells it.
-fn load_model(name: &str, cache: &Path) -> Result<Box<dyn Generator>> {
+fn load_model(name: &str, cache: &Path) -> Result<Box<dyn Generator + Send>> {
     let Some((_, file)) = MODELS.iter().find(|(n, _)| *n == name) else {
         bail!(
             "unknown model {name:?}; expected one of: {}",
@@ -104,7 +104,7 @@ pub fn run(args: &CollectArgs) -> Result<()> {
     } else {
         args.models.clone()
     };
-    let mut models: Vec<Box<dyn Generator>> = Vec::new();
+    let mut models: Vec<Box<dyn Generator + Send>> = Vec::new();
     for name in &model_names {
         models.push(load_model(name, &cache)?);
     }
@@ -117,7 +117,7 @@ pub fn run(args: &CollectArgs) -> Result<()> {
     } else {
         args.evaluators.clone()
     };
-    let mut evaluators: Vec<Box<dyn Scorer>> = Vec::new();
+    let mut evaluators: Vec<Box<dyn Scorer + Send>> = Vec::new();
     for name in &eval_names {
         evaluators.push(match name.as_str() {
             "judge" => {

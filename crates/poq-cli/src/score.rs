@@ -30,8 +30,8 @@ pub struct ScoreArgs {
 }
 
 /// Builds the evaluator called `name`.
-pub fn make_scorer(name: &str, model: Option<&std::path::Path>) -> Result<Box<dyn Scorer>> {
-    let scorer: Box<dyn Scorer> = match name {
+pub fn make_scorer(name: &str, model: Option<&std::path::Path>) -> Result<Box<dyn Scorer + Send>> {
+    let scorer: Box<dyn Scorer + Send> = match name {
         "lexical-f1" => Box::new(Lexical::new(Overlap::TokenF1)),
         "lexical-rougeL" => Box::new(Lexical::new(Overlap::RougeL)),
         "bi-encoder" => {

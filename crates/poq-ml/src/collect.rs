@@ -12,6 +12,7 @@ use poq_core::scorer::{ScoreInput, Scorer, check_score};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// One prompt of a workload.
@@ -116,8 +117,8 @@ pub fn done_pairs(out: &Path) -> Result<BTreeSet<(String, String)>> {
 /// to `out`. `progress` is called once per (prompt, model) pair, done or skipped.
 pub fn collect(
     prompts: &[Prompt],
-    models: &mut [Box<dyn Generator>],
-    evaluators: &mut [Box<dyn Scorer>],
+    models: &mut [Box<dyn Generator + Send>],
+    evaluators: &mut [Box<dyn Scorer + Send>],
     params: &GenerationParams,
     out: &Path,
     progress: &mut dyn FnMut(),
@@ -168,7 +169,7 @@ pub fn collect(
                     s.into_iter().next().map(|s| check_score(&name, s)).unwrap_or_else(|| {
                         Err(poq_core::CoreError::ScorerFailed {
                             scorer: name.clone(),
-                            reason: "returned no score".into(),
+                            source: Arc::new(MlError::MissingScores { inputs: 1, got: 0 }),
                         })
                     })
                 }) {

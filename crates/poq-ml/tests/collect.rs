@@ -25,8 +25,8 @@ fn collect_writes_replayable_records_and_resumes() {
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("logs.jsonl");
     let prompts = qa_prompts(&poq_ml::data::project_qa().unwrap()[..2]);
-    let mut models: Vec<Box<dyn Generator>> = vec![Box::new(smollm())];
-    let mut evaluators: Vec<Box<dyn Scorer>> = vec![
+    let mut models: Vec<Box<dyn Generator + Send>> = vec![Box::new(smollm())];
+    let mut evaluators: Vec<Box<dyn Scorer + Send>> = vec![
         Box::new(Lexical::new(Overlap::TokenF1)),
         Box::new(Lexical::new(Overlap::RougeL)),
     ];
