@@ -1,21 +1,14 @@
 //! `poq collect`: real answers, scored by real evaluators, in the replay format.
+//!
+//! The command line only: the arguments become a [`CollectPlan`], which poq-ml runs.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use poq_core::scorer::Scorer;
-use poq_ml::collect::{collect, qa_prompts, summarization_prompts};
-use poq_ml::fetch::{default_cache_dir, fetch_model};
-use poq_ml::gemma::GemmaBase;
-use poq_ml::gguf::GgufChat;
-use poq_ml::judge::Judge;
-use poq_ml::llm::{GenerationParams, Generator};
-use std::path::{Path, PathBuf};
-
-/// The in-process models `--models` accepts: (name, GGUF file inside the fetched package).
-const MODELS: [(&str, &str); 2] = [
-    ("smollm2-135m-instruct", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-    ("gemma3-270m", "gemma-3-270m-q4_k_m.gguf"),
-];
+use poq_core::Task;
+use poq_ml::collect::CollectPlan;
+use poq_ml::fetch::default_cache_dir;
+use poq_ml::registry::{self, EvaluatorName, ModelName};
+use std::path::PathBuf;
 
 /// Arguments of `poq collect`.
 #[derive(clap::Args, Debug)]
@@ -62,98 +55,70 @@ pub struct CollectArgs {
     pub(crate) cache: Option<PathBuf>,
 }
 
-/// Fetches (when missing) and loads one of [`MODELS`], named as `--models` spells it.
-fn load_model(name: &str, cache: &Path) -> Result<Box<dyn Generator + Send>> {
-    let Some((_, file)) = MODELS.iter().find(|(n, _)| *n == name) else {
-        bail!(
-            "unknown model {name:?}; expected one of: {}",
-            MODELS.map(|m| m.0).join(", ")
-        );
-    };
-    let dir = fetch_model(name, cache).with_context(|| format!("fetching {name}"))?;
-    let path = dir.join(file);
-    // Records carry the registry name, so logs from different files agree.
-    Ok(if name.starts_with("gemma3") {
-        let mut m = GemmaBase::load(&path).with_context(|| format!("loading {name}"))?;
-        m.set_name(name);
-        Box::new(m)
+/// The plan `args` describe: every name parsed once, the defaults filled in.
+fn plan(args: &CollectArgs) -> Result<CollectPlan> {
+    let task = Task::from_name(&args.task)?;
+    let models = if args.models.is_empty() {
+        registry::default_models()
     } else {
-        let mut m = GgufChat::load(&path).with_context(|| format!("loading {name}"))?;
-        m.set_name(name);
-        Box::new(m)
+        args.models
+            .iter()
+            .map(|m| ModelName::from_name(m))
+            .collect::<Result<_, _>>()?
+    };
+    let evaluators = if args.evaluators.is_empty() {
+        registry::default_evaluators(args.cross_encoder.is_some())
+    } else {
+        args.evaluators
+            .iter()
+            .map(|e| EvaluatorName::from_name(e))
+            .collect::<Result<_, _>>()?
+    };
+    Ok(CollectPlan {
+        task,
+        models,
+        evaluators,
+        cross_encoder: args.cross_encoder.clone(),
+        limit: args.limit,
+        data: args.data.clone(),
+        out: args.out.clone(),
+        max_tokens: args.max_tokens,
+        temperature: args.temperature,
+        seed: args.seed,
+        cache: args.cache.clone().unwrap_or_else(default_cache_dir),
     })
 }
 
 /// `poq collect`.
 pub fn run(args: &CollectArgs) -> Result<()> {
-    let cache = args.cache.clone().unwrap_or_else(default_cache_dir);
-    let mut prompts = match (args.task.as_str(), &args.data) {
-        ("qa", None) => qa_prompts(&poq_ml::data::project_qa()?),
-        ("qa", Some(p)) => qa_prompts(&poq_ml::data::load_squad(p)?),
-        (_, None) => {
-            let dir = fetch_model("aclsum", &cache).context("fetching aclsum")?;
-            summarization_prompts(&poq_ml::data::load_aclsum(&dir, "test")?)
-        }
-        (_, Some(p)) => summarization_prompts(&poq_ml::data::load_summarization(p)?),
-    };
-    if let Some(n) = args.limit {
-        prompts.truncate(n);
-    }
-    let model_names: Vec<String> = if args.models.is_empty() {
-        MODELS.iter().map(|m| m.0.to_string()).collect()
-    } else {
-        args.models.clone()
-    };
-    let mut models: Vec<Box<dyn Generator + Send>> = Vec::new();
-    for name in &model_names {
-        models.push(load_model(name, &cache)?);
-    }
-    let eval_names: Vec<String> = if args.evaluators.is_empty() {
-        let mut all = vec!["bi-encoder", "lexical-f1", "lexical-rougeL", "judge"];
-        if args.cross_encoder.is_some() {
-            all.insert(1, "cross-encoder");
-        }
-        all.into_iter().map(String::from).collect()
-    } else {
-        args.evaluators.clone()
-    };
-    let mut evaluators: Vec<Box<dyn Scorer + Send>> = Vec::new();
-    for name in &eval_names {
-        evaluators.push(match name.as_str() {
-            "judge" => {
-                let name = "smollm2-135m-instruct";
-                let dir = fetch_model(name, &cache).with_context(|| format!("fetching {name}"))?;
-                let mut m = GgufChat::load(&dir.join(MODELS[0].1)).with_context(|| format!("loading {name}"))?;
-                m.set_name(name);
-                Box::new(Judge::new(m))
-            }
-            "cross-encoder" => crate::score::make_scorer("cross-encoder", args.cross_encoder.as_deref())?,
-            other => crate::score::make_scorer(other, None)?,
+    let plan = plan(args)?;
+    // The bar appears once everything is loaded and the number of answers is known.
+    let mut bar: Option<ProgressBar> = None;
+    let collected = plan.run(&mut |p| {
+        let pb = bar.get_or_insert_with(|| {
+            let pb = ProgressBar::new(p.total as u64);
+            pb.set_style(
+                ProgressStyle::with_template("collect [{bar:40}] {pos}/{len} answers, {elapsed} elapsed, eta {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            pb
         });
+        pb.set_position(p.done as u64);
+    });
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
     }
-    let params = GenerationParams {
-        max_tokens: args.max_tokens.unwrap_or(if args.task == "qa" { 48 } else { 96 }),
-        temperature: args.temperature,
-        seed: Some(args.seed),
-    };
-    let pb = ProgressBar::new((prompts.len() * models.len()) as u64);
-    pb.set_style(
-        ProgressStyle::with_template("collect [{bar:40}] {pos}/{len} answers, {elapsed} elapsed, eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    let written = collect(&prompts, &mut models, &mut evaluators, &params, &args.out, &mut || {
-        pb.inc(1)
-    })
-    .with_context(|| format!("collecting into {}", args.out.display()))?;
-    pb.finish_and_clear();
+    let collected = collected
+        .map_err(|e| crate::score::flag_hint(e, "--cross-encoder"))
+        .with_context(|| format!("collecting into {}", args.out.display()))?;
     eprintln!(
         "{} new records in {} ({} prompts x {} models; evaluators: {})",
-        written,
+        collected.written,
         args.out.display(),
-        prompts.len(),
-        models.len(),
-        eval_names.join(", ")
+        collected.prompts,
+        plan.models.len(),
+        plan.evaluators.iter().map(|e| e.name()).collect::<Vec<_>>().join(", ")
     );
     Ok(())
 }

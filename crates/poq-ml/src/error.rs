@@ -53,6 +53,32 @@ pub enum MlError {
         /// The names that can be fetched, comma separated.
         known: String,
     },
+    /// A model or evaluator name is not in [`crate::registry`].
+    #[error("unknown {kind} {name:?}; expected one of: {expected}")]
+    UnknownName {
+        /// What kind of name it is ("model", "evaluator").
+        kind: &'static str,
+        /// The name as given.
+        name: String,
+        /// The accepted names, comma separated.
+        expected: &'static str,
+    },
+    /// An evaluator that needs a model directory was given none.
+    #[error("evaluator {evaluator} needs a model directory: {what}")]
+    ModelDirRequired {
+        /// The evaluator, as the registry names it.
+        evaluator: &'static str,
+        /// What the directory must hold.
+        what: &'static str,
+    },
+    /// A model directory was given to an evaluator that takes none.
+    #[error("evaluator {evaluator} takes no model directory, but {} was given", dir.display())]
+    ModelDirUnused {
+        /// The evaluator, as the registry names it.
+        evaluator: &'static str,
+        /// The directory given.
+        dir: PathBuf,
+    },
     /// A judge's reply carries no grade.
     #[error("the reply {reply:?} contains no grade between 0 and 10")]
     NoGrade {
