@@ -82,19 +82,13 @@ fn collect_real(args: &DemoArgs) -> Result<PathBuf> {
         args.prompts,
         logs.display()
     );
-    crate::collect::run(&crate::collect::CollectArgs {
-        task: "qa".to_string(),
-        models: Vec::new(),
-        evaluators: Vec::new(),
-        cross_encoder: None,
+    let plan = poq_ml::collect::CollectPlan {
         limit: Some(args.prompts),
-        data: None,
-        out: logs.clone(),
-        max_tokens: None,
-        temperature: 0.0,
         seed: args.seed.unwrap_or(0),
-        cache: Some(cache),
-    })?;
+        cache,
+        ..poq_ml::collect::CollectPlan::new(poq_core::Task::Qa, logs.clone())
+    };
+    crate::collect::run_plan(&plan)?;
     Ok(logs)
 }
 

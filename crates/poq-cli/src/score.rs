@@ -2,13 +2,13 @@
 
 use crate::jsonl::BadLine;
 use anyhow::{Context, Result, bail};
-use poq_core::scorer::{Lexical, Overlap, ScoreInput, Scorer, check_score};
+use poq_core::scorer::{ScoreInput, Scorer, check_score};
+use poq_ml::MlError;
+use poq_ml::fetch::default_cache_dir;
+use poq_ml::registry::{self, EvaluatorName};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
-
-/// The evaluators `poq score` and `poq collect` can build.
-pub const EVALUATORS: &str = "bi-encoder, cross-encoder, lexical-f1, lexical-rougeL";
 
 /// Arguments of `poq score`.
 #[derive(clap::Args, Debug)]
@@ -18,7 +18,8 @@ pub struct ScoreArgs {
     /// --model names another sentence-transformers directory), cross-encoder
     /// (sigmoid of the logit of the pair (reference or prompt, output) ×10; needs
     /// --model: a BertForSequenceClassification directory with one label), lexical-f1 or
-    /// lexical-rougeL (overlap of the output with the prompt, ×10).
+    /// lexical-rougeL (overlap of the output with the prompt, ×10), judge (SmolLM2's
+    /// expected grade from its probabilities over "0".."10").
     #[arg(long)]
     evaluator: String,
     /// Model directory, for model-backed evaluators.
@@ -29,38 +30,14 @@ pub struct ScoreArgs {
     batch: usize,
 }
 
-/// Builds the evaluator called `name`.
-pub fn make_scorer(name: &str, model: Option<&std::path::Path>) -> Result<Box<dyn Scorer>> {
-    let scorer: Box<dyn Scorer> = match name {
-        "lexical-f1" => Box::new(Lexical::new(Overlap::TokenF1)),
-        "lexical-rougeL" => Box::new(Lexical::new(Overlap::RougeL)),
-        "bi-encoder" => {
-            let dir = match model {
-                Some(d) => d.to_path_buf(),
-                None => poq_ml::fetch::fetch_model("all-minilm-l6-v2", &poq_ml::fetch::default_cache_dir())
-                    .context("fetching all-MiniLM-L6-v2")?,
-            };
-            Box::new(
-                poq_ml::bi_encoder::BiEncoderScorer::load(&dir)
-                    .with_context(|| format!("loading the bi-encoder from {}", dir.display()))?,
-            )
-        }
-        "cross-encoder" => {
-            // No pretrained cross-encoder can be fetched offline: the user brings one.
-            let Some(dir) = model else {
-                bail!("the cross-encoder needs --model DIR (a BertForSequenceClassification directory)");
-            };
-            Box::new(
-                poq_ml::cross_encoder::CrossEncoderScorer::load(dir)
-                    .with_context(|| format!("loading the cross-encoder from {}", dir.display()))?,
-            )
-        }
-        _ => bail!("unknown evaluator {name:?}; expected one of: {EVALUATORS}"),
+/// Says which command-line flag a model-directory error is about.
+pub(crate) fn flag_hint(e: MlError, flag: &str) -> anyhow::Error {
+    let hint = match &e {
+        MlError::ModelDirRequired { .. } => format!("{flag} DIR is missing"),
+        MlError::ModelDirUnused { .. } => format!("{flag} given"),
+        _ => return e.into(),
     };
-    if let (Some(m), true) = (model, name.starts_with("lexical")) {
-        bail!("--model {} given, but {name} uses no model", m.display());
-    }
-    Ok(scorer)
+    anyhow::Error::new(e).context(hint)
 }
 
 #[derive(Deserialize)]
@@ -114,7 +91,9 @@ pub fn run(args: &ScoreArgs) -> Result<()> {
     if args.batch == 0 {
         bail!("--batch must be at least 1");
     }
-    let mut scorer = make_scorer(&args.evaluator, args.model.as_deref())?;
+    let evaluator = EvaluatorName::from_name(&args.evaluator)?;
+    let mut scorer = registry::load_scorer(evaluator, args.model.as_deref(), &default_cache_dir())
+        .map_err(|e| flag_hint(e, "--model"))?;
     let stdin = std::io::stdin().lock();
     let mut out = BufWriter::new(std::io::stdout().lock());
     let mut batch = Vec::with_capacity(args.batch);

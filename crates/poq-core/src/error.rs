@@ -7,7 +7,7 @@ use crate::id::{EvaluatorId, NodeId, RoundId};
 use thiserror::Error;
 
 /// Everything that can go wrong in the pure core.
-#[derive(Debug, Clone, PartialEq, Error)]
+#[derive(Debug, Clone, Error)]
 #[non_exhaustive]
 pub enum CoreError {
     /// A metric was asked to score a prediction against no reference at all.
@@ -138,12 +138,14 @@ pub enum CoreError {
         round: RoundId,
     },
     /// A scorer could not score an item (a model failed, a judge's reply had no grade).
-    #[error("scorer {scorer} failed: {reason}")]
+    #[error("scorer {scorer} failed: {source}")]
     ScorerFailed {
         /// The scorer's name.
         scorer: String,
-        /// What went wrong, with the offending value.
-        reason: String,
+        /// What went wrong, naming the offending value; shared so that the error stays
+        /// `Clone`, and exposed as the error's source so that its chain can be walked.
+        #[source]
+        source: std::sync::Arc<dyn std::error::Error + Send + Sync>,
     },
     /// An inference node id is not registered.
     #[error("{node} is not registered ({nodes} inference nodes)")]
@@ -203,3 +205,81 @@ pub enum CoreError {
 
 /// Result alias for the core.
 pub type Result<T> = std::result::Result<T, CoreError>;
+
+/// Equality as a derive would give it, except that [`CoreError::ScorerFailed`] compares
+/// its source by message (a `dyn Error` has no equality of its own). The match on `self`
+/// has no catch-all, so a new variant cannot be forgotten here.
+impl PartialEq for CoreError {
+    fn eq(&self, other: &Self) -> bool {
+        use CoreError as E;
+        match self {
+            E::NoReferences => matches!(other, E::NoReferences),
+            E::EmptyScores => matches!(other, E::EmptyScores),
+            E::ScoreNotFinite { index, value } => {
+                matches!(other, E::ScoreNotFinite { index: i, value: v } if i == index && v == value)
+            }
+            E::ScoreOutOfRange { index, value } => {
+                matches!(other, E::ScoreOutOfRange { index: i, value: v } if i == index && v == value)
+            }
+            E::InvalidWeight { index, value } => {
+                matches!(other, E::InvalidWeight { index: i, value: v } if i == index && v == value)
+            }
+            E::WeightCountMismatch { scores, weights } => {
+                matches!(other, E::WeightCountMismatch { scores: s, weights: w } if s == scores && w == weights)
+            }
+            E::MissingWeights { rule } => matches!(other, E::MissingWeights { rule: r } if r == rule),
+            E::InvalidParameter { name, value, reason } => matches!(
+                other,
+                E::InvalidParameter { name: n, value: v, reason: r } if n == name && v == value && r == reason
+            ),
+            E::CommitteeSize { k, n } => matches!(other, E::CommitteeSize { k: k2, n: n2 } if k2 == k && n2 == n),
+            E::UnknownEvaluator { evaluator, pool } => {
+                matches!(other, E::UnknownEvaluator { evaluator: e, pool: p } if e == evaluator && p == pool)
+            }
+            E::DuplicateMember { evaluator, round } => {
+                matches!(other, E::DuplicateMember { evaluator: e, round: r } if e == evaluator && r == round)
+            }
+            E::NotInCommittee { evaluator, round } => {
+                matches!(other, E::NotInCommittee { evaluator: e, round: r } if e == evaluator && r == round)
+            }
+            E::DuplicateReport { evaluator, round } => {
+                matches!(other, E::DuplicateReport { evaluator: e, round: r } if e == evaluator && r == round)
+            }
+            E::InvalidReport {
+                evaluator,
+                round,
+                value,
+            } => matches!(
+                other,
+                E::InvalidReport { evaluator: e, round: r, value: v } if e == evaluator && r == round && v == value
+            ),
+            E::InvalidCost { value } => matches!(other, E::InvalidCost { value: v } if v == value),
+            E::QuorumNotReached { round, got, need } => matches!(
+                other,
+                E::QuorumNotReached { round: r, got: g, need: n } if r == round && g == got && n == need
+            ),
+            E::RoundClosed { round } => matches!(other, E::RoundClosed { round: r } if r == round),
+            E::UnknownNode { node, nodes } => {
+                matches!(other, E::UnknownNode { node: n, nodes: c } if n == node && c == nodes)
+            }
+            E::UnknownRound { round } => matches!(other, E::UnknownRound { round: r } if r == round),
+            E::QuorumReached { round, got, need } => matches!(
+                other,
+                E::QuorumReached { round: r, got: g, need: n } if r == round && g == got && n == need
+            ),
+            E::PoolMismatch { trust, registered } => {
+                matches!(other, E::PoolMismatch { trust: t, registered: g } if t == trust && g == registered)
+            }
+            E::NoTasks { index } => matches!(other, E::NoTasks { index: i } if i == index),
+            E::InvalidSnapshot { reason } => matches!(other, E::InvalidSnapshot { reason: r } if r == reason),
+            E::ScorerFailed { scorer, source } => matches!(
+                other,
+                E::ScorerFailed { scorer: s, source: src } if s == scorer && src.to_string() == source.to_string()
+            ),
+            E::UnknownName { kind, name, expected } => matches!(
+                other,
+                E::UnknownName { kind: k, name: n, expected: x } if k == kind && n == name && x == expected
+            ),
+        }
+    }
+}

@@ -29,8 +29,9 @@ pub struct Score {
     pub raw: f64,
 }
 
-/// An evaluator's scoring function.
-pub trait Scorer {
+/// An evaluator's scoring function. `Send`, so that a node can move its scorers to the
+/// thread that runs them.
+pub trait Scorer: Send {
     /// The scorer's name, as `--evaluators` and logs spell it.
     fn name(&self) -> &str;
     /// Scores a batch; one [`Score`] per input, in order. A batch lets model-backed
@@ -96,14 +97,24 @@ impl Scorer for Lexical {
 }
 
 /// Checks a score a scorer produced: finite and in [0, 10], or a
-/// [`CoreError::ScorerFailed`] naming the scorer and the value.
+/// [`CoreError::ScorerFailed`] naming the scorer, whose source is
+/// [`CoreError::ScoreNotFinite`] or [`CoreError::ScoreOutOfRange`] with the value.
 pub fn check_score(scorer: &str, s: Score) -> Result<Score> {
-    if s.score.is_finite() && (0.0..=10.0).contains(&s.score) {
-        Ok(s)
+    let fault = if !s.score.is_finite() {
+        CoreError::ScoreNotFinite {
+            index: 0,
+            value: s.score,
+        }
+    } else if !(0.0..=10.0).contains(&s.score) {
+        CoreError::ScoreOutOfRange {
+            index: 0,
+            value: s.score,
+        }
     } else {
-        Err(CoreError::ScorerFailed {
-            scorer: scorer.to_string(),
-            reason: format!("produced score {} outside [0, 10] (raw {})", s.score, s.raw),
-        })
-    }
+        return Ok(s);
+    };
+    Err(CoreError::ScorerFailed {
+        scorer: scorer.to_string(),
+        source: std::sync::Arc::new(fault),
+    })
 }

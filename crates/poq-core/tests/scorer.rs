@@ -58,3 +58,55 @@ fn out_of_range_scores_are_failures() {
         ));
     }
 }
+
+/// A scorer failure keeps its cause as a typed source: the offending value is there to
+/// match on, and equality compares the scorer and the cause's message.
+#[test]
+fn scorer_failures_keep_their_source() {
+    let err = check_score("judge", Score { score: 10.5, raw: 1.05 }).unwrap_err();
+    let CoreError::ScorerFailed { scorer, source } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(scorer, "judge");
+    assert_eq!(
+        source.downcast_ref::<CoreError>(),
+        Some(&CoreError::ScoreOutOfRange { index: 0, value: 10.5 })
+    );
+    let cause = std::error::Error::source(&err).map(|c| c.to_string());
+    assert_eq!(cause, Some(source.to_string()));
+    assert!(err.to_string().starts_with("scorer judge failed: ") && err.to_string().contains("10.5"));
+    let nan = check_score(
+        "judge",
+        Score {
+            score: f64::NAN,
+            raw: 0.0,
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&nan, CoreError::ScorerFailed { source, .. }
+            if matches!(source.downcast_ref::<CoreError>(), Some(CoreError::ScoreNotFinite { .. }))),
+        "{nan:?}"
+    );
+    // Clone and equality survive the shared source.
+    assert_eq!(err.clone(), err);
+    assert_ne!(err, check_score("judge", Score { score: 11.0, raw: 1.1 }).unwrap_err());
+    assert_ne!(err, check_score("other", Score { score: 10.5, raw: 1.05 }).unwrap_err());
+    assert_ne!(err, CoreError::EmptyScores);
+    assert_eq!(
+        CoreError::RoundClosed {
+            round: poq_core::RoundId(3)
+        },
+        CoreError::RoundClosed {
+            round: poq_core::RoundId(3)
+        }
+    );
+    assert_ne!(
+        CoreError::RoundClosed {
+            round: poq_core::RoundId(3)
+        },
+        CoreError::RoundClosed {
+            round: poq_core::RoundId(4)
+        }
+    );
+}

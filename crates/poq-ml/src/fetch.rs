@@ -117,12 +117,13 @@ pub const REGISTRY: [Artefact; 4] = [
 
 /// The artefact called `name`.
 pub fn artefact(name: &str) -> Result<&'static Artefact> {
-    REGISTRY.iter().find(|a| a.name == name).ok_or_else(|| {
-        MlError::UnknownModel(
-            name.to_string(),
-            REGISTRY.iter().map(|a| a.name).collect::<Vec<_>>().join(", "),
-        )
-    })
+    REGISTRY
+        .iter()
+        .find(|a| a.name == name)
+        .ok_or_else(|| MlError::UnknownModel {
+            name: name.to_string(),
+            known: REGISTRY.iter().map(|a| a.name).collect::<Vec<_>>().join(", "),
+        })
 }
 
 /// The cache directory: `$POQ_CACHE_DIR`, else `$XDG_CACHE_HOME/poq`, else

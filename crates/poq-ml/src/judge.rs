@@ -12,9 +12,11 @@
 //! "/10" denominator. A reply without one is an explicit failure naming the reply, never
 //! a silent default.
 
+use crate::MlError;
 use crate::llm::{ChatMessage, GenerationParams, Generator};
 use poq_core::CoreError;
 use poq_core::scorer::{Score, ScoreInput, Scorer};
+use std::sync::Arc;
 
 /// Extracts a 0–10 grade from a judge's reply.
 pub fn parse_grade(reply: &str) -> Option<f64> {
@@ -56,7 +58,9 @@ pub fn grade_from_logprobs(judge: &str, logprobs: &[f64]) -> poq_core::Result<Sc
     if logprobs.len() != GRADES.len() || !max.is_finite() {
         return Err(CoreError::ScorerFailed {
             scorer: judge.to_string(),
-            reason: format!("no probability on the grades 0-10 (log-probabilities {logprobs:?})"),
+            source: Arc::new(MlError::NoGradeProbability {
+                logprobs: logprobs.to_vec(),
+            }),
         });
     }
     // Shifted by the maximum so that tiny probabilities do not underflow to 0/0.
@@ -123,7 +127,9 @@ impl<G: Generator> Scorer for Judge<G> {
                 let reply = self.model.generate(&messages, &self.params)?;
                 let grade = parse_grade(&reply.text).ok_or_else(|| CoreError::ScorerFailed {
                     scorer: self.name.clone(),
-                    reason: format!("the reply {:?} contains no grade between 0 and 10", reply.text),
+                    source: Arc::new(MlError::NoGrade {
+                        reply: reply.text.clone(),
+                    }),
                 })?;
                 Ok(Score {
                     score: grade,

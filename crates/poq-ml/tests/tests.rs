@@ -9,3 +9,4 @@ mod gemma;
 mod gguf;
 mod judge;
 mod llm;
+mod registry;
