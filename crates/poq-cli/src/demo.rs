@@ -11,8 +11,9 @@
 //! printing only.
 
 use anyhow::{Context, Result, bail};
-use poq_sim::cell::{CellDetail, CellSpec, run_once};
+use poq_sim::cell::{CellDetail, CellSpec};
 use poq_sim::defense::DEMO_DEFENSES;
+use poq_sim::play::run_once;
 use poq_sim::replay::ReplayWorld;
 use poq_sim::scenario::Scenario;
 use poq_sim::world::{SyntheticWorld, World};
@@ -138,7 +139,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         scenario.evaluators.count = n;
     }
     let mut replay = String::new();
-    let (world, kinds, nodes): (Box<dyn World>, Vec<String>, Vec<Node>) = if args.real {
+    let world: Box<dyn World> = if args.real {
         if args.prompts == 0 {
             bail!("--prompts must be at least 1");
         }
@@ -147,40 +148,22 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         let w = ReplayWorld::load(&logs)
             .and_then(|w| w.with_replicas(args.replicas))
             .with_context(|| format!("replaying {}", logs.display()))?;
-        scenario.fit_to(&w);
-        let kinds = (0..w.evaluators())
-            .map(|i| w.model_of(i).unwrap_or("").to_string())
-            .collect();
-        let nodes = w
-            .node_means()
-            .into_iter()
-            .enumerate()
-            .map(|(i, (quality, latency_ms))| Node {
-                name: w.node_name(i),
+        scenario.fit_to_pool(w.evaluators());
+        Box::new(w)
+    } else {
+        Box::new(SyntheticWorld::new(&scenario, scenario.seed))
+    };
+    let kinds: Vec<String> = (0..world.evaluators()).map(|i| world.evaluator_kind(i)).collect();
+    let nodes: Vec<Node> = (0..world.nodes())
+        .map(|i| {
+            let (quality, latency_ms) = world.node_profile(i);
+            Node {
+                name: world.node_name(i),
                 quality,
                 latency_ms,
-            })
-            .collect();
-        (Box::new(w), kinds, nodes)
-    } else {
-        let w = SyntheticWorld::new(&scenario, scenario.seed);
-        let kinds = w
-            .evaluator_traits()
-            .iter()
-            .map(|e| format!("noise {:.2}", e.noise))
-            .collect();
-        let q = scenario.qa_fraction;
-        let nodes = scenario
-            .models
-            .iter()
-            .map(|m| Node {
-                name: m.name.clone(),
-                quality: q * m.qa.mean + (1.0 - q) * m.summarization.mean,
-                latency_ms: m.latency_ms.mean,
-            })
-            .collect();
-        (Box::new(w), kinds, nodes)
-    };
+            }
+        })
+        .collect();
     let n = world.evaluators();
     if args.committee == 0 || args.committee > n {
         bail!(

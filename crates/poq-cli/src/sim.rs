@@ -75,7 +75,7 @@ impl WorldArgs {
                     .and_then(|w| w.with_replicas(self.replicas))
                     .with_context(|| format!("--logs {}", l.display()))?;
                 // The pool and the grid's committee sizes must fit the logs' evaluators.
-                scenario.fit_to(&w);
+                scenario.fit_to_pool(w.evaluators());
                 Box::new(w)
             }
             None => Box::new(SyntheticWorld::new(&scenario, scenario.seed)),

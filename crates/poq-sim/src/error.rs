@@ -5,6 +5,7 @@ use thiserror::Error;
 
 /// Everything that can go wrong in the simulator.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum SimError {
     /// A core operation rejected its input (a bad parameter, an invalid report).
     #[error(transparent)]
@@ -54,8 +55,13 @@ pub enum SimError {
         reason: String,
     },
     /// An experiment name is not known.
-    #[error("unknown experiment {0:?}; expected one of: {1}")]
-    UnknownExperiment(String, String),
+    #[error("unknown experiment {name:?}; expected one of: {expected}")]
+    UnknownExperiment {
+        /// The name as given.
+        name: String,
+        /// The accepted names.
+        expected: String,
+    },
 }
 
 /// Result alias for the simulator.

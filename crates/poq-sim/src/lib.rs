@@ -12,9 +12,10 @@
 //!   reward scaling), paired across defenses; [`play`]: its round loop, through
 //!   `poq_core::protocol::Protocol`; [`defense`]: the named rule + trust pairs;
 //! - [`sweep`]: the grid of cells, in parallel, deterministic for any thread count;
-//! - [`experiment`]: one experiment per published figure and table, writing CSV, PNG,
-//!   `report.md` and `results.json`;
-//! - [`plot`]: the figures;
+//! - [`experiment`]: one experiment per published figure and table, each computed into
+//!   a typed, serializable result ([`experiment::rewards::RewardsResult`], …);
+//! - [`report`]: the results as files: CSV, PNG figures ([`report::plot`], also reachable
+//!   as [`plot`]), `report.md` and `results.json`;
 //! - [`audit`]: evaluator reliability and model quality against latency, from logs.
 //!
 //! Determinism: every random stream is derived from the scenario's seed and a label
@@ -30,10 +31,11 @@ pub mod defense;
 pub mod error;
 pub mod experiment;
 pub mod play;
-pub mod plot;
 pub mod replay;
+pub mod report;
 pub mod scenario;
 pub mod sweep;
 pub mod world;
 
 pub use error::{Result, SimError};
+pub use report::plot;

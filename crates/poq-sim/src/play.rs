@@ -45,7 +45,7 @@ fn class_mean(values: &[f64], flags: &[bool], want: bool) -> Option<f64> {
 }
 
 /// Runs repetition `rep` of a cell; `trace_every` > 0 samples trust weights.
-pub fn play(
+pub fn run_once(
     scenario: &Scenario,
     world: &dyn World,
     spec: &CellSpec,
@@ -244,4 +244,43 @@ pub fn play(
         book,
         state_digest: hex(&protocol.state_digest()),
     })
+}
+
+/// The mean of `f` over repetitions when every repetition has it, else `None`.
+fn mean_opt(reps: &[CellResult], f: fn(&CellResult) -> Option<f64>) -> Option<f64> {
+    let v: Option<Vec<f64>> = reps.iter().map(f).collect();
+    v.filter(|v| !v.is_empty())
+        .map(|v| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// Runs every repetition of a cell and averages the summary numbers.
+pub fn run_cell(scenario: &Scenario, world: &dyn World, spec: &CellSpec) -> Result<CellResult> {
+    let reps: Vec<CellResult> = (0..scenario.seeds)
+        .map(|rep| run_once(scenario, world, spec, rep, 0).map(|d| d.result))
+        .collect::<Result<_>>()?;
+    let Some(first) = reps.first() else {
+        return Err(SimError::InvalidScenario {
+            name: "seeds".to_string(),
+            value: scenario.seeds.to_string(),
+            reason: "must be at least 1".to_string(),
+        });
+    };
+    let avg = |f: fn(&CellResult) -> f64| reps.iter().map(f).sum::<f64>() / reps.len() as f64;
+    let mut out = first.clone();
+    out.pearson = mean_opt(&reps, |r| r.pearson);
+    out.spearman = mean_opt(&reps, |r| r.spearman);
+    out.mae = mean_opt(&reps, |r| r.mae);
+    out.payout_inflation = avg(|r| r.payout_inflation);
+    out.inference_inflation = avg(|r| r.inference_inflation);
+    out.evaluator_inflation = avg(|r| r.evaluator_inflation);
+    out.detection_auc = mean_opt(&reps, |r| r.detection_auc);
+    out.inference_reward_mean = avg(|r| r.inference_reward_mean);
+    out.inference_reward_var = avg(|r| r.inference_reward_var);
+    out.evaluator_reward_mean = avg(|r| r.evaluator_reward_mean);
+    out.evaluator_reward_var = avg(|r| r.evaluator_reward_var);
+    out.expired = avg(|r| r.expired);
+    out.missing_rate = avg(|r| r.missing_rate);
+    out.malicious_reward_ratio = mean_opt(&reps, |r| r.malicious_reward_ratio);
+    out.malicious_trust_ratio = mean_opt(&reps, |r| r.malicious_trust_ratio);
+    Ok(out)
 }

@@ -173,20 +173,6 @@ impl ReplayWorld {
     pub fn model_of(&self, i: usize) -> Option<&str> {
         self.models.get(i / self.replicas).map(String::as_str)
     }
-
-    /// Mean ground truth and latency of each inference node's replayed answers.
-    pub fn node_means(&self) -> Vec<(f64, f64)> {
-        (0..self.nodes.len())
-            .map(|i| {
-                let mine: Vec<&Record> = self.records.iter().filter(|r| r.node.index() == i).collect();
-                let k = mine.len().max(1) as f64;
-                (
-                    mine.iter().map(|r| r.truth).sum::<f64>() / k,
-                    mine.iter().map(|r| r.latency_ms).sum::<f64>() / k,
-                )
-            })
-            .collect()
-    }
 }
 
 impl World for ReplayWorld {
@@ -208,6 +194,21 @@ impl World for ReplayWorld {
             Some(m) => m.to_string(),
             None => String::new(),
         }
+    }
+
+    fn evaluator_kind(&self, i: usize) -> String {
+        self.model_of(i).unwrap_or_default().to_string()
+    }
+
+    /// Means over the node's replayed answers (every node has at least one: node names
+    /// come from the replayed records).
+    fn node_profile(&self, i: usize) -> (f64, f64) {
+        let mine: Vec<&Record> = self.records.iter().filter(|r| r.node.index() == i).collect();
+        let k = mine.len() as f64;
+        (
+            mine.iter().map(|r| r.truth).sum::<f64>() / k,
+            mine.iter().map(|r| r.latency_ms).sum::<f64>() / k,
+        )
     }
 
     fn answer(&self, rng: &mut Xoshiro256PlusPlus) -> Answer {

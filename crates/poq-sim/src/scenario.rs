@@ -6,7 +6,6 @@
 //! only states what it changes. Unknown keys are errors: a typo must not silently fall
 //! back to a default.
 
-use crate::world::World;
 use crate::{Result, SimError};
 use poq_core::Task;
 use poq_core::aggregate::Rule;
@@ -501,11 +500,10 @@ impl Scenario {
         }
     }
 
-    /// Fits the scenario to a world it did not describe (a replay): the pool is the
-    /// world's, and committee sizes the world cannot seat are dropped (its largest
-    /// committee is used when none fits).
-    pub fn fit_to(&mut self, world: &dyn World) {
-        let n = world.evaluators();
+    /// Fits the scenario to a world it did not describe (a replay) with `n` evaluators:
+    /// the pool is the world's, and committee sizes it cannot seat are dropped (the
+    /// whole pool is the committee when none fits).
+    pub fn fit_to_pool(&mut self, n: usize) {
         self.evaluators.count = n;
         self.evaluators.inverted = self.evaluators.inverted.min(n);
         self.grid.ks.retain(|&k| k <= n);

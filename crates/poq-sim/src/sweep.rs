@@ -5,8 +5,9 @@
 //! the output is byte-identical for any thread count.
 
 use crate::Result;
-use crate::cell::{CellResult, CellSpec, run_cell};
+use crate::cell::{CellResult, CellSpec};
 use crate::defense::Defense;
+use crate::play::run_cell;
 use crate::scenario::Scenario;
 use crate::world::World;
 use rayon::prelude::*;

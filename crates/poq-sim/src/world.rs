@@ -51,6 +51,11 @@ pub trait World: Sync {
     fn node_name(&self, i: usize) -> String;
     /// Display name of evaluator `i`.
     fn evaluator_name(&self, i: usize) -> String;
+    /// What evaluator `i` runs, for display: its noise level (synthetic) or its
+    /// evaluator model (replay).
+    fn evaluator_kind(&self, i: usize) -> String;
+    /// Inference node `i`'s mean answer quality (0–10) and mean latency (ms).
+    fn node_profile(&self, i: usize) -> (f64, f64);
     /// Draws the next answer.
     fn answer(&self, rng: &mut Xoshiro256PlusPlus) -> Answer;
     /// What each member of `committee` would honestly report for `answer`, in committee
@@ -153,6 +158,21 @@ impl World for SyntheticWorld {
 
     fn evaluator_name(&self, i: usize) -> String {
         format!("e{i:02}")
+    }
+
+    fn evaluator_kind(&self, i: usize) -> String {
+        self.evaluators
+            .get(i)
+            .map_or_else(String::new, |e| format!("noise {:.2}", e.noise))
+    }
+
+    /// The scenario's means, mixed over tasks by the QA fraction (before the
+    /// truncation to [0, 10] and to at least 1 ms that draws undergo).
+    fn node_profile(&self, i: usize) -> (f64, f64) {
+        let q = self.scenario.qa_fraction;
+        self.scenario.models.get(i).map_or((f64::NAN, f64::NAN), |m| {
+            (q * m.qa.mean + (1.0 - q) * m.summarization.mean, m.latency_ms.mean)
+        })
     }
 
     fn answer(&self, rng: &mut Xoshiro256PlusPlus) -> Answer {

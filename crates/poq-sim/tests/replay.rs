@@ -5,8 +5,9 @@ use poq_core::committee::draw_uniform;
 use poq_core::trust::TrustKind;
 use poq_core::{EvaluatorId, Task};
 use poq_sim::SimError;
-use poq_sim::cell::{CellSpec, run_cell, run_once};
+use poq_sim::cell::CellSpec;
 use poq_sim::defense::{DEMO_DEFENSES, Defense, MEDIAN, OURS};
+use poq_sim::play::{run_cell, run_once};
 use poq_sim::replay::{LogRecord, ReplayWorld, read_logs};
 use poq_sim::scenario::Scenario;
 use poq_sim::world::{HonestReport, World};
@@ -99,7 +100,7 @@ fn replay_draws_logged_rounds() {
     w.honest_scores(&a, &[EvaluatorId(3)], &mut rng, &mut honest);
     assert!((honest[0].score - a.truth).abs() < 1e-9);
     // Per node: the mean truth of its replayed records.
-    let means = w.node_means();
+    let means: Vec<(f64, f64)> = (0..w.nodes()).map(|i| w.node_profile(i)).collect();
     assert_eq!(means.len(), 2);
     let alpha: f64 = (0..60).map(|p| 10.0 * ((p * 7) % 11) as f64 / 10.0).sum::<f64>() / 60.0;
     assert!((means[0].0 - alpha).abs() < 1e-9, "{means:?} vs {alpha}");
@@ -113,7 +114,7 @@ fn replayed_cells_run() {
         rounds: 400,
         ..Scenario::default()
     };
-    s.fit_to(&w);
+    s.fit_to_pool(w.evaluators());
     assert_eq!(s.evaluators.count, 4);
     assert_eq!(s.grid.ks, vec![3]);
     let spec = CellSpec::new(&s, s.attack.attack("boosting").expect("boosting"), 0.25, 3, MEDIAN);
@@ -203,7 +204,7 @@ fn a_constant_consensus_has_no_correlation() {
         rounds: 200,
         ..Scenario::default()
     };
-    s.fit_to(&w);
+    s.fit_to_pool(w.evaluators());
     for (name, d) in DEMO_DEFENSES.into_iter().chain([(
         "plain",
         Defense {
