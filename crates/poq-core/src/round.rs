@@ -20,8 +20,9 @@
 //! **Members who do not report** are treated by [`MissingReport`]: by default as a
 //! report at the maximum deviation for trust ([`TrustPolicy::penalize_missing`]) and
 //! paid as one ([`RewardParams::missing_evaluator`]: nothing unless slashing is on), on
-//! finalization and on expiry alike, so staying silent never pays better than
-//! reporting, and forcing a round to expire does not dodge the rule.
+//! finalization and on expiry alike: silence never earns more than a report would
+//! have, costs trust like the worst report, and forcing a round to expire does not
+//! dodge the rule.
 
 use crate::aggregate::{self, Rule};
 use crate::reward::{CostScale, RewardParams};

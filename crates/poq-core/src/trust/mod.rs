@@ -17,7 +17,9 @@
 //!
 //! **Missing reports.** [`TrustPolicy::penalize_missing`] is how a committee member that
 //! did not report is treated under the default missing-report rule: as a report at the
-//! maximum deviation, so that staying silent never costs less trust than reporting.
+//! maximum deviation (for the published rule exactly, d = 1; for calibrated trust the
+//! largest squared error a report can have, its bias left alone), so that silence does
+//! not buy trust. The withholding experiment measures it.
 
 mod calibrated;
 mod published;
