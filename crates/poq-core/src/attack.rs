@@ -320,16 +320,7 @@ fn median_of_others(members: &[Member], skip: usize) -> Option<f64> {
         .filter(|&(j, _)| j != skip)
         .map(|(_, m)| m.honest)
         .collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_unstable_by(f64::total_cmp);
-    let k = v.len();
-    Some(if k % 2 == 1 {
-        v[k / 2]
-    } else {
-        (v[k / 2 - 1] + v[k / 2]) / 2.0
-    })
+    crate::stats::median_in_place(&mut v)
 }
 
 /// Median of the malicious members' honest scores (lower median for an even count, so

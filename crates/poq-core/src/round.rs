@@ -31,6 +31,9 @@ use crate::{CoreError, EvaluatorId, NodeId, Result, RoundId, SCORE_MAX, SCORE_MI
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
+/// One value per committee member, on the stack for committees up to 32.
+type PerMember = SmallVec<[f64; 32]>;
+
 /// What happens to a committee member that does not report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -405,14 +408,18 @@ impl Round {
         missing
     }
 
-    /// Every committee position's budget share, from the weights before the round.
-    fn shares(&self, weights: &[f64]) -> SmallVec<[f64; 32]> {
+    /// Every committee position's weight before the round (checked finite and positive,
+    /// so a bad policy fails here, before any state changes) and budget share.
+    fn weights_and_shares<T: TrustPolicy + ?Sized>(&self, trust: &T) -> Result<(PerMember, PerMember)> {
+        let weights: PerMember = self.committee.iter().map(|&e| trust.weight_for(e, self.task)).collect();
+        aggregate::validate_weights(&weights, &weights)?;
         let k = self.committee.len();
         let sum: f64 = weights.iter().sum();
-        weights
+        let shares = weights
             .iter()
             .map(|&w| self.config.rewards.evaluator_share(k, w, sum))
-            .collect()
+            .collect();
+        Ok((weights, shares))
     }
 
     /// Computes the outcome, updates `trust` and closes the round. Fails, changing
@@ -430,9 +437,7 @@ impl Round {
             });
         }
         // Per-member buffers live on the stack for committees up to 32.
-        let all_weights: SmallVec<[f64; 32]> = self.committee.iter().map(|&e| trust.weight_for(e, self.task)).collect();
-        aggregate::validate_weights(&all_weights, &all_weights)?;
-        let shares = self.shares(&all_weights);
+        let (all_weights, shares) = self.weights_and_shares(trust)?;
         let mut reports: SmallVec<[Report; 32]> = SmallVec::new();
         let mut costs: SmallVec<[f64; 32]> = SmallVec::new();
         let mut weights: SmallVec<[f64; 32]> = SmallVec::new();
@@ -512,9 +517,7 @@ impl Round {
                 need,
             });
         }
-        let all_weights: SmallVec<[f64; 32]> = self.committee.iter().map(|&e| trust.weight_for(e, self.task)).collect();
-        aggregate::validate_weights(&all_weights, &all_weights)?;
-        let shares = self.shares(&all_weights);
+        let (all_weights, shares) = self.weights_and_shares(trust)?;
         let missing = self.settle_missing(trust, &all_weights, &shares);
         self.phase = Phase::Expired;
         Ok(Expiry {

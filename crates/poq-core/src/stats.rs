@@ -88,3 +88,18 @@ pub fn auc(score: &[f64], positive: &[bool]) -> Option<f64> {
     let u = rank_sum - (n_pos * (n_pos + 1)) as f64 / 2.0;
     Some(u / (n_pos * n_neg) as f64)
 }
+
+/// Median of a slice, sorted in place (the mean of the two middle values for an even
+/// length); `None` when empty. Callers pass finite values.
+pub fn median_in_place(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable_by(f64::total_cmp);
+    let k = v.len();
+    Some(if k % 2 == 1 {
+        v[k / 2]
+    } else {
+        (v[k / 2 - 1] + v[k / 2]) / 2.0
+    })
+}

@@ -49,6 +49,7 @@
 use super::{Report, TrustChange, TrustPolicy, check_restored};
 use crate::encoding::Encoder;
 use crate::params::check_param;
+use crate::stats::median_in_place;
 use crate::{CoreError, EvaluatorId, Result, SCORE_MAX, Task};
 use serde::{Deserialize, Serialize};
 
@@ -282,20 +283,6 @@ impl Calibrated {
     fn prior_weight(&self) -> f64 {
         1.0f64.clamp(self.params.w_min, self.params.w_max)
     }
-}
-
-/// Median of a scratch slice (sorted in place); `None` when empty.
-fn median_in_place(v: &mut [f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_unstable_by(f64::total_cmp);
-    let k = v.len();
-    Some(if k % 2 == 1 {
-        v[k / 2]
-    } else {
-        (v[k / 2 - 1] + v[k / 2]) / 2.0
-    })
 }
 
 impl TrustPolicy for Calibrated {
