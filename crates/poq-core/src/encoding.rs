@@ -69,6 +69,19 @@ impl Encoder {
         self
     }
 
+    /// Fixed-width bytes (a key, a hash, a signature), with no length: their width is
+    /// part of the layout.
+    pub fn raw(&mut self, v: &[u8]) -> &mut Self {
+        self.bytes.extend_from_slice(v);
+        self
+    }
+
+    /// A `u32`, little-endian.
+    pub fn u32(&mut self, v: u32) -> &mut Self {
+        self.bytes.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+
     /// The encoded bytes.
     pub fn finish(self) -> Vec<u8> {
         self.bytes

@@ -1,0 +1,7 @@
+//! poq-ledger's integration tests (one binary; the other files here are its modules).
+
+mod net;
+
+mod flow;
+mod properties;
+mod rejections;
