@@ -238,10 +238,10 @@ impl poq_sim::experiment::Progress for Bar {
     }
 
     fn tick(&self) {
-        if let Ok(slot) = self.bar.lock() {
-            if let Some(b) = slot.as_ref() {
-                b.inc(1);
-            }
+        if let Ok(slot) = self.bar.lock()
+            && let Some(b) = slot.as_ref()
+        {
+            b.inc(1);
         }
     }
 }
@@ -269,10 +269,10 @@ pub fn run_experiment(args: &ExperimentArgs) -> Result<()> {
         progress: &progress,
     };
     poq_sim::experiment::run(&args.name, &ctx).with_context(|| format!("experiment {}", args.name))?;
-    if let Ok(mut slot) = progress.bar.lock() {
-        if let Some(b) = slot.take() {
-            b.finish();
-        }
+    if let Ok(mut slot) = progress.bar.lock()
+        && let Some(b) = slot.take()
+    {
+        b.finish();
     }
     eprintln!(
         "wrote {} (report.md, results.json, CSV and PNG) in {:.1} s",

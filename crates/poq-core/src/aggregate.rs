@@ -82,14 +82,14 @@ impl Rule {
 
     /// Checks the rule's parameter.
     pub fn validate(&self) -> Result<()> {
-        if let Rule::TrimmedMean { trim } = *self {
-            if !(trim.is_finite() && (0.0..0.5).contains(&trim)) {
-                return Err(CoreError::InvalidParameter {
-                    name: "trim",
-                    value: trim,
-                    reason: "the trimming fraction must be in [0, 0.5)",
-                });
-            }
+        if let Rule::TrimmedMean { trim } = *self
+            && !(trim.is_finite() && (0.0..0.5).contains(&trim))
+        {
+            return Err(CoreError::InvalidParameter {
+                name: "trim",
+                value: trim,
+                reason: "the trimming fraction must be in [0, 0.5)",
+            });
         }
         Ok(())
     }

@@ -301,6 +301,15 @@ impl Ledger {
     /// no-op (`Ok(None)`): blocks may be delivered twice. A block that is not the next
     /// one, or does not chain to the last, is an error and changes nothing.
     pub fn apply(&mut self, block: &Block) -> Result<Option<Applied>, LedgerError> {
+        Ok(self.next(block)?.map(|(next, applied)| {
+            *self = next;
+            applied
+        }))
+    }
+
+    /// The ledger after `block`, leaving this one as it is (a store writes the new
+    /// state before it replaces the old); `Ok(None)` for a height already applied.
+    pub fn next(&self, block: &Block) -> Result<Option<(Ledger, Applied)>, LedgerError> {
         if block.height <= self.s.height {
             return Ok(None);
         }
@@ -327,8 +336,7 @@ impl Ledger {
         // Work on a copy: the block applies whole or not at all.
         let mut next = self.clone();
         let applied = next.apply_block(block)?;
-        *self = next;
-        Ok(Some(applied))
+        Ok(Some((next, applied)))
     }
 
     fn apply_block(&mut self, block: &Block) -> Result<Applied, LedgerError> {

@@ -152,7 +152,7 @@ fn run(seed: u64) {
         let before = net.ledger.clone();
         assert_eq!(net.ledger.apply(&b), Ok(None), "seed {seed}");
         assert_eq!(net.ledger, before, "seed {seed}: redelivery changed the state");
-        if height % 7 == 0 {
+        if height.is_multiple_of(7) {
             let json = serde_json::to_string(&replica).unwrap();
             replica = serde_json::from_str(&json).unwrap_or_else(|e| panic!("seed {seed}: restore: {e}"));
         }

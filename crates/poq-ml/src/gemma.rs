@@ -216,7 +216,7 @@ impl GemmaBase {
             kv_heads: meta_u32(&c, "gemma3.attention.head_count_kv", &name)?,
             head_dim: meta_u32(&c, "gemma3.attention.key_length", &name)?,
         };
-        if dims.kv_heads == 0 || dims.heads % dims.kv_heads != 0 {
+        if dims.kv_heads == 0 || !dims.heads.is_multiple_of(dims.kv_heads) {
             return Err(fail(
                 &name,
                 format!("{} heads cannot be grouped over {} kv heads", dims.heads, dims.kv_heads),

@@ -34,12 +34,11 @@ pub fn parse_grade(reply: &str) -> Option<f64> {
             let number: String = chars[start..i].iter().collect();
             // A number right after '/' is a denominator ("7/10"), not a grade.
             let after_slash = start > 0 && chars[..start].iter().rev().find(|c| !c.is_whitespace()) == Some(&'/');
-            if !after_slash {
-                if let Ok(v) = number.parse::<f64>() {
-                    if (0.0..=10.0).contains(&v) {
-                        return Some(v);
-                    }
-                }
+            if !after_slash
+                && let Ok(v) = number.parse::<f64>()
+                && (0.0..=10.0).contains(&v)
+            {
+                return Some(v);
             }
         } else {
             i += 1;

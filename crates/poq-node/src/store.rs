@@ -1,0 +1,288 @@
+//! The node's durable ledger: one redb database, one write transaction per finalized
+//! block.
+//!
+//! Each transaction holds the block, the ledger state after it, its chained digest, its
+//! events and `height` (the last applied height) together, with
+//! `Durability::Immediate` (redb flips between two checksummed commit slots and fsyncs),
+//! so a `kill -9` at any instant reopens on the last committed block: never a
+//! half-applied one, and never losing one that was committed. A block at a height
+//! already applied is a no-op, so the engine may deliver a block twice (it does after a
+//! restart). [`Store::verify`] replays every stored block from the genesis and checks
+//! each digest against the stored one.
+//!
+//! Tables: `meta` (`schema` u32, `network` 32 bytes, `height` u64, `digest` 32 bytes;
+//! little-endian), `state` (`ledger`: the [`poq_ledger::LedgerState`] as JSON),
+//! `blocks` (height → [`Block::encode`]), `digests` (height → 32 bytes), `events`
+//! (height → JSON array of [`poq_ledger::Event`]).
+
+use crate::error::{NodeError, Result};
+use poq_ledger::{Applied, Block, Genesis, Hash, Ledger};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use std::path::{Path, PathBuf};
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("state");
+const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+const DIGESTS: TableDefinition<u64, &[u8]> = TableDefinition::new("digests");
+const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+
+/// The store layout's version.
+pub const SCHEMA: u32 = 1;
+
+/// A node's ledger on disk, with the ledger itself in memory.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+    ledger: Ledger,
+}
+
+fn db_err(path: &Path, e: impl Into<redb::Error>) -> NodeError {
+    NodeError::Store {
+        path: path.to_path_buf(),
+        source: Box::new(e.into()),
+    }
+}
+
+fn corrupt(path: &Path, reason: impl Into<String>) -> NodeError {
+    NodeError::Corrupt {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+fn hash_of(path: &Path, what: &str, bytes: &[u8]) -> Result<Hash> {
+    <[u8; 32]>::try_from(bytes)
+        .map(Hash)
+        .map_err(|_| corrupt(path, format!("{what} has {} bytes, not 32", bytes.len())))
+}
+
+impl Store {
+    /// Creates the store at `path` at the genesis (fails if one exists).
+    pub fn create(path: &Path, genesis: &Genesis) -> Result<Self> {
+        if path.exists() {
+            return Err(NodeError::StoreExists {
+                path: path.to_path_buf(),
+            });
+        }
+        let ledger = Ledger::genesis(genesis)?;
+        let db = Database::create(path).map_err(|e| db_err(path, e))?;
+        let store = Store {
+            db,
+            path: path.to_path_buf(),
+            ledger,
+        };
+        let txn = store.write_txn()?;
+        {
+            let p = &store.path;
+            let mut meta = txn.open_table(META).map_err(|e| db_err(p, e))?;
+            meta.insert("schema", SCHEMA.to_le_bytes().as_slice())
+                .map_err(|e| db_err(p, e))?;
+            meta.insert("network", store.ledger.network().0.as_slice())
+                .map_err(|e| db_err(p, e))?;
+            txn.open_table(BLOCKS).map_err(|e| db_err(p, e))?;
+            txn.open_table(DIGESTS).map_err(|e| db_err(p, e))?;
+            txn.open_table(EVENTS).map_err(|e| db_err(p, e))?;
+        }
+        store.write_state(&txn, &store.ledger)?;
+        txn.commit().map_err(|e| db_err(&store.path, e))?;
+        Ok(store)
+    }
+
+    /// Opens the store at `path`, checking it belongs to `genesis`' network.
+    pub fn open(path: &Path, genesis: &Genesis) -> Result<Self> {
+        if !path.exists() {
+            return Err(NodeError::MissingStore {
+                path: path.to_path_buf(),
+            });
+        }
+        let db = Database::open(path).map_err(|e| db_err(path, e))?;
+        let txn = db.begin_read().map_err(|e| db_err(path, e))?;
+        let meta = txn.open_table(META).map_err(|e| db_err(path, e))?;
+        let get = |key: &str| -> Result<Vec<u8>> {
+            meta.get(key)
+                .map_err(|e| db_err(path, e))?
+                .map(|v| v.value().to_vec())
+                .ok_or_else(|| corrupt(path, format!("meta has no {key}")))
+        };
+        let schema = get("schema")?;
+        if schema != SCHEMA.to_le_bytes() {
+            return Err(corrupt(path, format!("schema {schema:?}, this build reads {SCHEMA}")));
+        }
+        let network = hash_of(path, "meta.network", &get("network")?)?;
+        let expected = Ledger::genesis(genesis)?;
+        if network != *expected.network() {
+            return Err(NodeError::WrongNetwork {
+                path: path.to_path_buf(),
+                store: network,
+                genesis: *expected.network(),
+            });
+        }
+        let state = txn.open_table(STATE).map_err(|e| db_err(path, e))?;
+        let json = state
+            .get("ledger")
+            .map_err(|e| db_err(path, e))?
+            .ok_or_else(|| corrupt(path, "no ledger state"))?;
+        let ledger: Ledger =
+            serde_json::from_slice(json.value()).map_err(|e| corrupt(path, format!("ledger state: {e}")))?;
+        if ledger.network() != &network {
+            return Err(corrupt(path, "the ledger state names another network"));
+        }
+        let height = u64::from_le_bytes(
+            get("height")?
+                .try_into()
+                .map_err(|_| corrupt(path, "meta.height is not 8 bytes"))?,
+        );
+        if height != ledger.height() {
+            return Err(corrupt(
+                path,
+                format!("meta.height {height}, the state is at {}", ledger.height()),
+            ));
+        }
+        drop((meta, state, json, txn));
+        Ok(Store {
+            db,
+            path: path.to_path_buf(),
+            ledger,
+        })
+    }
+
+    /// Opens the store at `path`, creating it at the genesis if there is none.
+    pub fn open_or_create(path: &Path, genesis: &Genesis) -> Result<Self> {
+        if path.exists() {
+            Self::open(path, genesis)
+        } else {
+            Self::create(path, genesis)
+        }
+    }
+
+    /// The store's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The ledger as of the last applied block.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    fn write_txn(&self) -> Result<redb::WriteTransaction> {
+        let mut txn = self.db.begin_write().map_err(|e| db_err(&self.path, e))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(|e| db_err(&self.path, redb::Error::from(e)))?;
+        Ok(txn)
+    }
+
+    fn write_state(&self, txn: &redb::WriteTransaction, ledger: &Ledger) -> Result<()> {
+        let p = &self.path;
+        let json = serde_json::to_vec(ledger).map_err(|e| corrupt(p, format!("encoding the ledger state: {e}")))?;
+        let mut state = txn.open_table(STATE).map_err(|e| db_err(p, e))?;
+        state.insert("ledger", json.as_slice()).map_err(|e| db_err(p, e))?;
+        let mut meta = txn.open_table(META).map_err(|e| db_err(p, e))?;
+        meta.insert("height", ledger.height().to_le_bytes().as_slice())
+            .map_err(|e| db_err(p, e))?;
+        meta.insert("digest", ledger.digest().0.as_slice())
+            .map_err(|e| db_err(p, e))?;
+        Ok(())
+    }
+
+    /// Applies a finalized block and stores it, atomically. A height already applied is
+    /// a no-op (`Ok(None)`); if the write fails the in-memory ledger stays at the last
+    /// stored block.
+    pub fn apply(&mut self, block: &Block) -> Result<Option<Applied>> {
+        let Some((next, applied)) = self.ledger.next(block)? else {
+            return Ok(None);
+        };
+        let p = self.path.clone();
+        let txn = self.write_txn()?;
+        {
+            let events =
+                serde_json::to_vec(&applied.events).map_err(|e| corrupt(&p, format!("encoding events: {e}")))?;
+            let mut blocks = txn.open_table(BLOCKS).map_err(|e| db_err(&p, e))?;
+            blocks
+                .insert(block.height, block.encode().as_slice())
+                .map_err(|e| db_err(&p, e))?;
+            let mut digests = txn.open_table(DIGESTS).map_err(|e| db_err(&p, e))?;
+            digests
+                .insert(block.height, applied.digest.0.as_slice())
+                .map_err(|e| db_err(&p, e))?;
+            let mut ev = txn.open_table(EVENTS).map_err(|e| db_err(&p, e))?;
+            ev.insert(block.height, events.as_slice()).map_err(|e| db_err(&p, e))?;
+        }
+        self.write_state(&txn, &next)?;
+        txn.commit().map_err(|e| db_err(&p, e))?;
+        self.ledger = next;
+        Ok(Some(applied))
+    }
+
+    /// The stored block at `height`.
+    pub fn block(&self, height: u64) -> Result<Option<Block>> {
+        let p = &self.path;
+        let txn = self.db.begin_read().map_err(|e| db_err(p, e))?;
+        let blocks = txn.open_table(BLOCKS).map_err(|e| db_err(p, e))?;
+        let Some(bytes) = blocks.get(height).map_err(|e| db_err(p, e))? else {
+            return Ok(None);
+        };
+        Block::decode(bytes.value())
+            .map(Some)
+            .map_err(|e| corrupt(p, format!("block {height}: {e}")))
+    }
+
+    /// The stored events of the block at `height`, as JSON.
+    pub fn events_json(&self, height: u64) -> Result<Option<Vec<u8>>> {
+        let p = &self.path;
+        let txn = self.db.begin_read().map_err(|e| db_err(p, e))?;
+        let events = txn.open_table(EVENTS).map_err(|e| db_err(p, e))?;
+        Ok(events
+            .get(height)
+            .map_err(|e| db_err(p, e))?
+            .map(|v| v.value().to_vec()))
+    }
+
+    /// Replays every stored block from `genesis` and checks each height's digest
+    /// against the stored one and the final state against the stored state; returns the
+    /// final digest.
+    pub fn verify(&self, genesis: &Genesis) -> Result<Hash> {
+        let p = &self.path;
+        let mut replay = Ledger::genesis(genesis)?;
+        let txn = self.db.begin_read().map_err(|e| db_err(p, e))?;
+        let blocks = txn.open_table(BLOCKS).map_err(|e| db_err(p, e))?;
+        let digests = txn.open_table(DIGESTS).map_err(|e| db_err(p, e))?;
+        for entry in blocks.iter().map_err(|e| db_err(p, e))? {
+            let (height, bytes) = entry.map_err(|e| db_err(p, e))?;
+            let height = height.value();
+            let block = Block::decode(bytes.value()).map_err(|e| corrupt(p, format!("block {height}: {e}")))?;
+            if block.height != height {
+                return Err(corrupt(
+                    p,
+                    format!("the block under key {height} says height {}", block.height),
+                ));
+            }
+            replay.apply(&block)?;
+            let stored = digests
+                .get(height)
+                .map_err(|e| db_err(p, e))?
+                .ok_or_else(|| corrupt(p, format!("no digest for height {height}")))?;
+            let stored = hash_of(p, "a digest", stored.value())?;
+            if stored != *replay.digest() {
+                return Err(NodeError::DigestMismatch {
+                    path: p.clone(),
+                    height,
+                    replayed: *replay.digest(),
+                    stored,
+                });
+            }
+        }
+        if replay != self.ledger {
+            return Err(corrupt(
+                p,
+                format!(
+                    "the stored state (height {}) differs from the replay of its blocks (height {})",
+                    self.ledger.height(),
+                    replay.height()
+                ),
+            ));
+        }
+        Ok(*replay.digest())
+    }
+}
