@@ -392,15 +392,19 @@ pub enum LedgerError {
         /// The block's parent.
         got: Hash,
     },
-    /// A block with more transactions than [`crate::block::MAX_BLOCK_TXS`].
-    #[error("block {height} carries {count} transactions, the limit is {max}")]
-    TooManyTxs {
+    /// A block over [`crate::block::MAX_BLOCK_TXS`] or [`crate::block::MAX_BLOCK_BYTES`].
+    #[error(
+        "block {height} carries {count} transactions in {bytes} bytes, the limits are {} and {}",
+        crate::block::MAX_BLOCK_TXS,
+        crate::block::MAX_BLOCK_BYTES
+    )]
+    TooLarge {
         /// The block's height.
         height: u64,
         /// Its transactions.
         count: usize,
-        /// The limit.
-        max: usize,
+        /// Its encoded size.
+        bytes: usize,
     },
     /// An invalid genesis value.
     #[error("genesis: {field} = {value}: {reason}")]

@@ -28,7 +28,7 @@
 //! by the validators together) is the next step and is not done.
 
 use crate::account::Account;
-use crate::block::{Block, MAX_BLOCK_TXS};
+use crate::block::{Block, MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
 use crate::digest::Hash;
 use crate::error::{LedgerError, Reason, Rejection};
 use crate::event::{Applied, Event, Rejected};
@@ -71,7 +71,7 @@ pub struct LedgerState {
     pub supply: u64,
     /// The last applied height (0: genesis).
     pub height: u64,
-    /// The last applied block's digest (zeros at genesis).
+    /// The last applied block's digest ([`Block::genesis`]'s at height 0).
     pub last_block: Hash,
     /// The chained state digest at `height`.
     pub digest: Hash,
@@ -215,6 +215,7 @@ impl Ledger {
             next_round: RoundId(0),
         };
         s.network = genesis.network_id(&state_hash(&s));
+        s.last_block = Block::genesis(&s.network).digest();
         s.digest = Hash::of("poq/ledger/v1/genesis", &[&s.network.0, &state_hash(&s).0]);
         Ok(Ledger {
             s,
@@ -290,10 +291,42 @@ impl Ledger {
         accounts + self.s.treasury as i128 + self.escrow() as i128
     }
 
-    /// Checks a transaction as if included in the next block (a mempool's admission).
+    /// Checks a transaction as if included in the next block (what a node answers a
+    /// client that submits it).
     pub fn check(&self, bytes: &[u8]) -> Result<Tx, Rejection> {
         let tx = Tx::decode(bytes).map_err(Rejection::Malformed)?;
         self.check_tx(&tx, Tx::hash_bytes(bytes), self.s.height + 1)?;
+        Ok(tx)
+    }
+
+    /// Checks only what cannot depend on how far this node's finalized state lags the
+    /// network's: the encoding, the expiry, the signature, and that the transaction was
+    /// not applied already. A peer's relayed transaction is admitted on this; whether it
+    /// is in its round's window, from a member, funded, is decided when its block
+    /// applies.
+    pub fn precheck(&self, bytes: &[u8]) -> Result<Tx, Rejection> {
+        let tx = Tx::decode(bytes).map_err(Rejection::Malformed)?;
+        let hash = Tx::hash_bytes(bytes);
+        let height = self.s.height + 1;
+        if tx.expires < height {
+            return Err(Rejection::Expired {
+                expires: tx.expires,
+                height,
+            });
+        }
+        if self.s.seen.contains_key(&hash) {
+            return Err(Rejection::Replayed {
+                what: "transaction",
+                hash,
+            });
+        }
+        if !tx.verify(&self.s.network) {
+            return Err(Rejection::BadSignature {
+                tx: hash,
+                kind: tx.body.kind(),
+                signer: tx.signer,
+            });
+        }
         Ok(tx)
     }
 
@@ -326,11 +359,11 @@ impl Ledger {
                 got: block.parent,
             });
         }
-        if block.txs.len() > MAX_BLOCK_TXS {
-            return Err(LedgerError::TooManyTxs {
+        if block.txs.len() > MAX_BLOCK_TXS || block.encoded_len() > MAX_BLOCK_BYTES {
+            return Err(LedgerError::TooLarge {
                 height: block.height,
                 count: block.txs.len(),
-                max: MAX_BLOCK_TXS,
+                bytes: block.encoded_len(),
             });
         }
         // Work on a copy: the block applies whole or not at all.

@@ -179,6 +179,7 @@ impl Net {
         Block {
             height: self.next(),
             parent: *self.ledger.last_block(),
+            view: self.next(),
             txs,
         }
     }

@@ -228,6 +228,17 @@ impl Store {
             .map_err(|e| corrupt(p, format!("block {height}: {e}")))
     }
 
+    /// The chained digest stored for `height`.
+    pub fn digest_at(&self, height: u64) -> Result<Option<Hash>> {
+        let p = &self.path;
+        let txn = self.db.begin_read().map_err(|e| db_err(p, e))?;
+        let digests = txn.open_table(DIGESTS).map_err(|e| db_err(p, e))?;
+        let Some(v) = digests.get(height).map_err(|e| db_err(p, e))? else {
+            return Ok(None);
+        };
+        hash_of(p, "a digest", v.value()).map(Some)
+    }
+
     /// The stored events of the block at `height`, as JSON.
     pub fn events_json(&self, height: u64) -> Result<Option<Vec<u8>>> {
         let p = &self.path;

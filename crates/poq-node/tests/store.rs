@@ -25,6 +25,7 @@ fn drive(store: &mut Store, work: &mut Workload, blocks: usize) -> Vec<Block> {
         let b = Block {
             height: l.height() + 1,
             parent: *l.last_block(),
+            view: l.height() + 1,
             txs: work.txs(l),
         };
         store.apply(&b).expect("apply").expect("a new height");
