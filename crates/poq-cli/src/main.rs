@@ -12,6 +12,7 @@ mod collect;
 mod demo;
 mod jsonl;
 mod models;
+mod node;
 mod score;
 mod sim;
 
@@ -88,15 +89,28 @@ enum Command {
     /// Writes the replay format that `poq sim --logs`, `poq experiment --logs` and
     /// `poq audit` read; resumable (an existing output file is continued).
     Collect(collect::CollectArgs),
+    /// A network node: a validator of the BFT-ordered ledger of rounds.
+    ///
+    /// `init` writes a local network (genesis, keys, configs); `run` runs one validator
+    /// (commonware simplex consensus over authenticated p2p, the ledger in redb);
+    /// `verify` replays a store's blocks and checks every digest.
+    #[command(subcommand)]
+    Node(node::NodeCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A node reports its progress by default; the other commands only warn.
+    let default_filter = match cli.command {
+        Command::Node(_) => "warn,poq_node=info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("POQ_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .init();
     let result = match cli.command {
@@ -109,6 +123,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => sim::run_audit(&args),
         Command::Score(args) => score::run(&args),
         Command::Collect(args) => collect::run(&args),
+        Command::Node(cmd) => node::run_node(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -116,6 +131,9 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("poq: {e:#}");
+            if let Some(f) = e.downcast_ref::<node::NodeFailure>() {
+                return ExitCode::from(f.1);
+            }
             match e.downcast_ref::<jsonl::BadLine>() {
                 Some(_) => ExitCode::from(2),
                 None => ExitCode::from(1),

@@ -1,5 +1,6 @@
 //! A poq network node.
 //!
+//! - [`config`], [`files`], [`init`], [`run`]: `poq node init` and `poq node run`.
 //! - [`app`]: the validator's application (store and mempool) behind the engine.
 //! - [`engine`]: the BFT engine (commonware simplex and marshal), the only module that
 //!   uses commonware.
@@ -13,9 +14,13 @@
 //! - [`error`]: the node's errors.
 
 pub mod app;
+pub mod config;
 pub mod engine;
 pub mod error;
+pub mod files;
+pub mod init;
 pub mod mempool;
+pub mod run;
 pub mod simulation;
 pub mod store;
 pub mod testnet;

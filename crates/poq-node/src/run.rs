@@ -1,0 +1,220 @@
+//! `poq node run`: one validator process on the tokio runtime and the authenticated
+//! p2p network (only the genesis' validator keys may connect), over its directory.
+
+use crate::app::NodeApp;
+use crate::config::NodeConfig;
+use crate::engine::{self, App as _, Channels, channels, lock};
+use crate::error::{NodeError, Result};
+use crate::files::{read_genesis, read_key, read_participants};
+use crate::simulation::consensus_key;
+use crate::store::Store;
+use crate::workload::Workload;
+use commonware_cryptography::ChaCha20Poly1305;
+use commonware_cryptography::ed25519::PublicKey;
+use commonware_p2p::authenticated::lookup;
+use commonware_p2p::{Address, AddressableManager as _};
+use commonware_runtime::{Clock as _, Quota, Runner as _, Spawner as _, Supervisor as _, tokio as cw_tokio};
+use commonware_stream::cups::{self, Cups};
+use commonware_stream::sake::{self, Sake};
+use commonware_utils::ordered::{Map, Set};
+use commonware_utils::{NZU32, NZUsize};
+use poq_ledger::Hash;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tracing::info;
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSummary {
+    /// The last applied height.
+    pub height: u64,
+    /// The chained digest there.
+    pub digest: Hash,
+}
+
+/// Options of one run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The node's directory.
+    pub dir: PathBuf,
+    /// Its configuration (already overridden by flags).
+    pub config: NodeConfig,
+    /// Stop (exit 0) once this height is applied.
+    pub stop_at: Option<u64>,
+}
+
+fn resolve(dir: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_path_buf() } else { dir.join(p) }
+}
+
+/// Runs the validator until a signal, `stop_at`, or a fatal error.
+pub fn run(opts: RunOptions) -> Result<RunSummary> {
+    let dir = opts.dir.clone();
+    let config = opts.config.clone();
+    let genesis = read_genesis(&resolve(&dir, &config.genesis))?;
+    let key = read_key(&dir.join("key"))?;
+    if !genesis.validators.contains(&key.public()) {
+        return Err(NodeError::Config {
+            path: dir.join("key"),
+            reason: format!("key {} is not one of the genesis' validators", key.public()),
+        });
+    }
+    for p in &config.peers {
+        if !genesis.validators.contains(&p.key) {
+            return Err(NodeError::Config {
+                path: dir.join("node.toml"),
+                reason: format!("peer {} is not one of the genesis' validators", p.key),
+            });
+        }
+    }
+    // Fail early and clearly when the port is taken (the engine binds it later).
+    drop(
+        std::net::TcpListener::bind(config.listen).map_err(|source| NodeError::Io {
+            path: PathBuf::from(config.listen.to_string()),
+            source,
+        })?,
+    );
+    let store = Store::open_or_create(&dir.join("ledger.redb"), &genesis)?;
+    let network_id = *store.ledger().network();
+    info!(height = store.ledger().height(), digest = %store.ledger().digest(), network = %network_id, "store opened");
+    let workload = match &config.workload {
+        Some(w) => Some(Workload::new(
+            read_participants(&resolve(&dir, &w.participants))?,
+            w.seed,
+            w.rounds_per_block,
+            w.rounds,
+        )),
+        None => None,
+    };
+    let app = Arc::new(Mutex::new(NodeApp::new(store, config.limits())));
+    let signer = consensus_key(&key)?;
+    let validators = genesis
+        .validators
+        .iter()
+        .map(consensus_key_public)
+        .collect::<Result<Vec<_>>>()?;
+    let participants = Set::from_iter_dedup(validators);
+    let peers: Vec<(PublicKey, Address)> = config
+        .peers
+        .iter()
+        .map(|p| Ok((consensus_key_public(&p.key)?, Address::from(p.address))))
+        .collect::<Result<_>>()?;
+    let peers = Map::try_from(peers).map_err(|_| NodeError::Config {
+        path: dir.join("node.toml"),
+        reason: "a peer key appears twice".into(),
+    })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let runtime = cw_tokio::Config::new()
+        .with_storage_directory(dir.join("consensus"))
+        .with_worker_threads(config.threads);
+    let app_run = app.clone();
+    let n = genesis.validators.len();
+    let result: Result<()> = cw_tokio::Runner::new(runtime).start(|context| async move {
+        let stop_signal = stop.clone();
+        tokio::spawn(async move {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+            }
+            stop_signal.store(true, Ordering::SeqCst);
+        });
+        let namespace = [b"poq/p2p/v1/".as_slice(), &network_id.0].concat();
+        let p2p = lookup::Config::local(
+            Cups::<_, ChaCha20Poly1305>::new(
+                Sake {
+                    signer: signer.clone(),
+                    synchrony_bound: Duration::from_secs(5),
+                    max_handshake_age: Duration::from_secs(10),
+                    version: sake::Version::V1,
+                },
+                cups::Version::V1,
+            ),
+            &namespace,
+            config.listen,
+            NZUsize!(n.max(1)),
+            engine::MAX_MESSAGE_SIZE,
+            NZUsize!(1_000),
+        );
+        let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
+        let _ = oracle.track(0, peers);
+        let quota = Quota::per_second(NZU32!(100_000));
+        let channels = Channels {
+            votes: network.register(channels::VOTES, quota),
+            certificates: network.register(channels::CERTIFICATES, quota),
+            resolver: network.register(channels::RESOLVER, quota),
+            broadcast: network.register(channels::BROADCAST, quota),
+            backfill: network.register(channels::BACKFILL, quota),
+            mempool: network.register(channels::MEMPOOL, quota),
+        };
+        network.start();
+        let cfg = engine::Config {
+            signer,
+            participants,
+            network: network_id,
+            partition_prefix: "poq".into(),
+            blocker: oracle.clone(),
+            peer_provider: oracle,
+            mailbox_size: 1024,
+            leader_timeout: Duration::from_millis(config.leader_timeout_ms),
+            certification_timeout: Duration::from_millis(config.certification_timeout_ms),
+            timeout_retry: Duration::from_millis(config.certification_timeout_ms * 2),
+            fetch_timeout: Duration::from_millis(config.leader_timeout_ms),
+            view_retention: 64,
+        };
+        engine::start(context.child("engine"), cfg, app_run.clone(), channels);
+        let mut work = workload;
+        let mut last_seen = u64::MAX;
+        let mut last_status = Instant::now();
+        let result = loop {
+            context.sleep(Duration::from_millis(20)).await;
+            let mut a = lock(&app_run);
+            if let Some(e) = a.take_fatal() {
+                break Err(e);
+            }
+            let height = a.last_finalized();
+            if let Some(w) = work.as_mut()
+                && height != last_seen
+            {
+                last_seen = height;
+                let txs = w.txs(a.store().ledger());
+                for tx in txs {
+                    let _ = a.submit(tx);
+                }
+            }
+            if last_status.elapsed() >= Duration::from_secs(5) {
+                last_status = Instant::now();
+                let l = a.store().ledger();
+                info!(
+                    height,
+                    open_rounds = l.state().rounds.len(),
+                    closed = l.protocol().book().inference_rounds.iter().sum::<u64>(),
+                    mempool = a.mempool().len(),
+                    "status"
+                );
+            }
+            if opts.stop_at.is_some_and(|h| height >= h) || stop.load(Ordering::SeqCst) {
+                break Ok(());
+            }
+        };
+        let _ = context.stop(0, Some(Duration::from_secs(5))).await;
+        result
+    });
+    result?;
+    let a = lock(&app);
+    let l = a.store().ledger();
+    Ok(RunSummary {
+        height: l.height(),
+        digest: *l.digest(),
+    })
+}
+
+/// The engine's public key of a ledger public key (the same ed25519 key).
+pub fn consensus_key_public(k: &poq_ledger::PublicKey) -> Result<PublicKey> {
+    use commonware_codec::DecodeExt as _;
+    PublicKey::decode(k.0.to_vec()).map_err(|e| NodeError::Engine {
+        reason: format!("{k} is not an ed25519 public key: {e}"),
+    })
+}
