@@ -127,6 +127,9 @@ pub struct VerifyArgs {
     /// The configuration file (default: D/node.toml), for the genesis path.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Also print the stored digest at this height (as `digest_at`).
+    #[arg(long)]
+    at_height: Option<u64>,
 }
 
 /// A failure with the exit code `poq node` documents.
@@ -276,9 +279,20 @@ fn run_verify(a: &VerifyArgs) -> Result<()> {
     let genesis = poq_node::files::read_genesis(&genesis_path).map_err(classify)?;
     let store = Store::open(&a.dir.join("ledger.redb"), &genesis).map_err(classify)?;
     let digest = store.verify(&genesis).map_err(classify)?;
-    println!(
-        "{}",
-        serde_json::json!({"height": store.ledger().height(), "digest": digest.to_hex()})
-    );
+    let mut out = serde_json::json!({"height": store.ledger().height(), "digest": digest.to_hex()});
+    if let Some(h) = a.at_height {
+        let at = store.digest_at(h).map_err(classify)?;
+        let Some(at) = at else {
+            bail!(NodeFailure(
+                format!(
+                    "the store is at height {}, below --at-height {h}",
+                    store.ledger().height()
+                ),
+                2
+            ));
+        };
+        out["digest_at"] = serde_json::Value::String(at.to_hex());
+    }
+    println!("{out}");
     Ok(())
 }
