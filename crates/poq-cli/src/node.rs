@@ -34,6 +34,42 @@ pub enum NodeCommand {
     /// Replay every block in a store from the genesis, check each height's digest, and
     /// print the final height and digest as JSON.
     Verify(VerifyArgs),
+    /// Measure finalized rounds per second and round latency (submission to the block
+    /// that closes the round, p50 and p99) of a real network on this machine.
+    ///
+    /// Validators run in this process on the tokio runtime over authenticated p2p on
+    /// 127.0.0.1; the synthetic workload (no model time) submits to validator 0. Prints
+    /// a table, then the report as one JSON line.
+    Bench(BenchArgs),
+}
+
+/// `poq node bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Validators.
+    #[arg(long, default_value_t = 4)]
+    validators: usize,
+    /// Evaluator identities.
+    #[arg(long, default_value_t = 12)]
+    evaluators: usize,
+    /// K.
+    #[arg(long, default_value_t = 7)]
+    committee: usize,
+    /// Rounds to run.
+    #[arg(long, default_value_t = 1_000)]
+    rounds: u64,
+    /// Rounds submitted per finalized block (the offered load).
+    #[arg(long, default_value_t = 20)]
+    rounds_per_block: u64,
+    /// Validator i listens on 127.0.0.1:(base-port + i).
+    #[arg(long, default_value_t = 9200)]
+    base_port: u16,
+    /// Tokio worker threads.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Leader timeout in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    leader_timeout_ms: u64,
 }
 
 /// `poq node init`.
@@ -167,6 +203,7 @@ pub fn run_node(cmd: &NodeCommand) -> Result<()> {
         NodeCommand::Init(a) => run_init(a),
         NodeCommand::Run(a) => run_run(a),
         NodeCommand::Verify(a) => run_verify(a),
+        NodeCommand::Bench(a) => run_bench(a),
     }
 }
 
@@ -294,5 +331,46 @@ fn run_verify(a: &VerifyArgs) -> Result<()> {
         out["digest_at"] = serde_json::Value::String(at.to_hex());
     }
     println!("{out}");
+    Ok(())
+}
+
+fn run_bench(a: &BenchArgs) -> Result<()> {
+    for (name, v) in [
+        ("validators", a.validators as u64),
+        ("rounds", a.rounds),
+        ("rounds-per-block", a.rounds_per_block),
+        ("threads", a.threads as u64),
+    ] {
+        if v == 0 {
+            bail!(NodeFailure(format!("--{name} 0: must be at least 1"), 2));
+        }
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("poq-bench-")
+        .tempdir()
+        .context("creating the benchmark's directory")?;
+    let spec = poq_node::bench::BenchSpec {
+        testnet: TestnetSpec {
+            validators: a.validators,
+            evaluators: vec![Behaviour::Honest; a.evaluators],
+            committee_size: a.committee,
+            ..TestnetSpec::default()
+        },
+        rounds: a.rounds,
+        rounds_per_block: a.rounds_per_block,
+        base_port: a.base_port,
+        threads: a.threads,
+        leader_timeout_ms: a.leader_timeout_ms,
+    };
+    let r = poq_node::bench::run(&spec, dir.path()).map_err(classify)?;
+    println!(
+        "{} validators, K = {}, {} rounds ({} finalized) in {:.2} s",
+        r.validators, r.committee_size, r.rounds, r.finalized, r.seconds
+    );
+    println!(
+        "rounds/s {:.1}   txs/s {:.0}   blocks/s {:.1}   latency p50 {:.0} ms   p99 {:.0} ms",
+        r.rounds_per_second, r.txs_per_second, r.blocks_per_second, r.latency_ms_p50, r.latency_ms_p99
+    );
+    println!("{}", serde_json::to_string(&r)?);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! A poq network node.
 //!
 //! - [`config`], [`files`], [`init`], [`run`]: `poq node init` and `poq node run`.
+//! - [`bench`]: rounds per second and round latency of a real loopback network.
 //! - [`app`]: the validator's application (store and mempool) behind the engine.
 //! - [`engine`]: the BFT engine (commonware simplex and marshal), the only module that
 //!   uses commonware.
@@ -14,6 +15,7 @@
 //! - [`error`]: the node's errors.
 
 pub mod app;
+pub mod bench;
 pub mod config;
 pub mod engine;
 pub mod error;

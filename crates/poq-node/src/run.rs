@@ -3,7 +3,7 @@
 
 use crate::app::NodeApp;
 use crate::config::NodeConfig;
-use crate::engine::{self, App as _, Channels, channels, lock};
+use crate::engine::{self, App as _, Channels, QUOTA_PER_SECOND, channels, lock};
 use crate::error::{NodeError, Result};
 use crate::files::{read_genesis, read_key, read_participants};
 use crate::simulation::consensus_key;
@@ -140,7 +140,7 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
         );
         let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
         let _ = oracle.track(0, peers);
-        let quota = Quota::per_second(NZU32!(100_000));
+        let quota = Quota::per_second(NZU32!(QUOTA_PER_SECOND));
         let channels = Channels {
             votes: network.register(channels::VOTES, quota),
             certificates: network.register(channels::CERTIFICATES, quota),

@@ -8,7 +8,7 @@
 //! gives the same event log) are in [`Report::check`].
 
 use crate::app::{Limits, NodeApp};
-use crate::engine::{self, App, Channels, SharedApp, channels, lock};
+use crate::engine::{self, App, Channels, QUOTA_PER_SECOND, SharedApp, channels, lock};
 use crate::error::{NodeError, Result};
 use crate::store::Store;
 use crate::testnet::{Testnet, TestnetSpec};
@@ -75,6 +75,8 @@ pub struct Faults {
     pub partition: Option<(usize, u64, u64)>,
     /// (validator, the height after which it crashes, ms down).
     pub crash: Option<(usize, u64, u64)>,
+    /// A validator that proposes junk and replays (not the one that crashes).
+    pub byzantine_proposer: Option<usize>,
 }
 
 /// What a run observed.
@@ -181,26 +183,37 @@ fn draw_faults(spec: &SimSpec, rng: &mut Xoshiro256PlusPlus) -> Faults {
             delivery: 100,
             partition: None,
             crash: None,
+            byzantine_proposer: None,
         };
     }
     let n = spec.testnet.validators;
+    let latency = (5 + below(rng, 46), below(rng, 11));
+    let delivery = 95 + below(rng, 6);
+    let partition = chance(rng, 0.5).then(|| {
+        (
+            below(rng, n as u64) as usize,
+            500 + below(rng, 2_000),
+            2_000 + below(rng, 8_000),
+        )
+    });
+    let crash = chance(rng, 0.7).then(|| {
+        (
+            below(rng, n as u64) as usize,
+            3 + below(rng, 10),
+            500 + below(rng, 5_000),
+        )
+    });
+    // At most f = (n - 1) / 3 faulty validators at once: a Byzantine proposer only if it
+    // is the one that crashes, or the network tolerates two.
+    let byzantine_proposer = (n >= 4 && chance(rng, 0.5))
+        .then(|| below(rng, n as u64) as usize)
+        .filter(|&b| crash.is_none_or(|(c, _, _)| c == b || n >= 7));
     Faults {
-        latency: (5 + below(rng, 46), below(rng, 11)),
-        delivery: 95 + below(rng, 6),
-        partition: chance(rng, 0.5).then(|| {
-            (
-                below(rng, n as u64) as usize,
-                500 + below(rng, 2_000),
-                2_000 + below(rng, 8_000),
-            )
-        }),
-        crash: chance(rng, 0.7).then(|| {
-            (
-                below(rng, n as u64) as usize,
-                3 + below(rng, 10),
-                500 + below(rng, 5_000),
-            )
-        }),
+        latency,
+        delivery,
+        partition,
+        crash,
+        byzantine_proposer,
     }
 }
 
@@ -219,7 +232,7 @@ async fn register(
     pk: &PublicKey,
 ) -> Result<Channels<SimSender, SimReceiver>> {
     let control = oracle.control(pk.clone());
-    let quota = Quota::per_second(NZU32!(100_000));
+    let quota = Quota::per_second(NZU32!(QUOTA_PER_SECOND));
     let mut out = Vec::new();
     for ch in [
         channels::VOTES,
@@ -249,12 +262,83 @@ async fn register(
     })
 }
 
+/// A validator's app in the simulation: honest, or a Byzantine proposer that adds junk
+/// bytes and a replayed old transaction to every block it proposes (validators vote on
+/// a block's shape, so such blocks finalize; every node must reject the junk alike).
+enum SimApp {
+    Honest(NodeApp),
+    Byzantine { app: NodeApp, old: Vec<Vec<u8>> },
+}
+
+impl SimApp {
+    fn inner(&self) -> &NodeApp {
+        match self {
+            SimApp::Honest(a) | SimApp::Byzantine { app: a, .. } => a,
+        }
+    }
+
+    fn inner_mut(&mut self) -> &mut NodeApp {
+        match self {
+            SimApp::Honest(a) | SimApp::Byzantine { app: a, .. } => a,
+        }
+    }
+}
+
+impl App for SimApp {
+    fn propose(&mut self, height: u64, exclude: &std::collections::HashSet<Hash>) -> Vec<Vec<u8>> {
+        match self {
+            SimApp::Honest(a) => a.propose(height, exclude),
+            SimApp::Byzantine { app, old } => {
+                let mut txs = app.propose(height, exclude);
+                txs.push(format!("junk from a Byzantine proposer at {height}").into_bytes());
+                if let Some(tx) = old.first() {
+                    txs.push(tx.clone());
+                }
+                txs
+            }
+        }
+    }
+    fn verify(&self, block: &poq_ledger::Block) -> bool {
+        self.inner().verify(block)
+    }
+    fn finalized(&mut self, block: &poq_ledger::Block) -> Result<()> {
+        if let SimApp::Byzantine { old, .. } = self
+            && old.is_empty()
+            && let Some(tx) = block.txs.first()
+        {
+            old.push(tx.clone());
+        }
+        self.inner_mut().finalized(block)
+    }
+    fn last_finalized(&self) -> u64 {
+        self.inner().last_finalized()
+    }
+    fn relayed(&mut self, tx: Vec<u8>) {
+        self.inner_mut().relayed(tx)
+    }
+    fn outbound(&mut self) -> Vec<Vec<u8>> {
+        self.inner_mut().outbound()
+    }
+    fn fatal(&mut self, error: NodeError) {
+        self.inner_mut().fatal(error)
+    }
+}
+
 struct Validator {
     signer: PrivateKey,
-    app: Option<SharedApp<NodeApp>>,
+    byzantine: bool,
+    app: Option<SharedApp<SimApp>>,
     handle: Option<Handle<()>>,
     incarnation: u64,
     path: std::path::PathBuf,
+}
+
+fn sim_app(app: NodeApp, byzantine: bool) -> SimApp {
+    if byzantine {
+        SimApp::Byzantine { app, old: Vec::new() }
+    } else {
+        SimApp::Honest(app)
+    }
 }
 
 /// Runs one simulated network under `dir` (each validator's ledger store is a file
@@ -318,9 +402,14 @@ pub fn run(spec: &SimSpec, dir: &Path) -> Result<Report> {
         for (i, signer) in signers.iter().enumerate() {
             let path = dir.join(format!("validator-{i}.redb"));
             let store = Store::create(&path, &net.genesis)?;
+            let byzantine = faults.byzantine_proposer == Some(i);
             validators.push(Validator {
                 signer: signer.clone(),
-                app: Some(Arc::new(Mutex::new(NodeApp::new(store, Limits::default())))),
+                byzantine,
+                app: Some(Arc::new(Mutex::new(sim_app(
+                    NodeApp::new(store, Limits::default()),
+                    byzantine,
+                )))),
                 handle: None,
                 incarnation: 0,
                 path,
@@ -375,7 +464,7 @@ pub fn run(spec: &SimSpec, dir: &Path) -> Result<Report> {
             let now = elapsed_ms(&context);
             for v in &validators {
                 if let Some(app) = &v.app
-                    && let Some(e) = lock(app).take_fatal()
+                    && let Some(e) = lock(app).inner_mut().take_fatal()
                 {
                     return Err(e);
                 }
@@ -408,7 +497,10 @@ pub fn run(spec: &SimSpec, dir: &Path) -> Result<Report> {
                 {
                     let v = &mut validators[victim];
                     let store = Store::open(&v.path, &net.genesis)?;
-                    v.app = Some(Arc::new(Mutex::new(NodeApp::new(store, Limits::default()))));
+                    v.app = Some(Arc::new(Mutex::new(sim_app(
+                        NodeApp::new(store, Limits::default()),
+                        v.byzantine,
+                    ))));
                     v.incarnation += 1;
                     start(v, victim).await?;
                     crashed = None;
@@ -427,7 +519,7 @@ pub fn run(spec: &SimSpec, dir: &Path) -> Result<Report> {
             let (height, txs) = {
                 let app = validators[best].app.as_ref().map(|a| lock(a));
                 let Some(app) = app else { continue };
-                let ledger = app.store().ledger();
+                let ledger = app.inner().store().ledger();
                 if ledger.height() > last_seen {
                     last_seen = ledger.height();
                     (ledger.height(), work.txs(ledger))
@@ -439,7 +531,7 @@ pub fn run(spec: &SimSpec, dir: &Path) -> Result<Report> {
             if let Some(app) = &validators[best].app {
                 let mut app = lock(app);
                 for tx in txs {
-                    let _ = app.submit(tx);
+                    let _ = app.inner_mut().submit(tx);
                 }
             }
             // Done when every round closed everywhere and every validator caught up.
@@ -447,7 +539,7 @@ pub fn run(spec: &SimSpec, dir: &Path) -> Result<Report> {
                 && validators.iter().all(|v| {
                     v.app.as_ref().is_some_and(|a| {
                         let a = lock(a);
-                        let l = a.store().ledger();
+                        let l = a.inner().store().ledger();
                         l.state().rounds.is_empty() && l.height() >= height
                     })
                 });
@@ -475,7 +567,7 @@ pub fn run(spec: &SimSpec, dir: &Path) -> Result<Report> {
             }
             let Some(app) = v.app.take() else { continue };
             let app = lock(&app);
-            let store = app.store();
+            let store = app.inner().store();
             let mut d = Vec::new();
             for h in 1..=store.ledger().height() {
                 d.push(store.digest_at(h)?.ok_or_else(|| NodeError::Corrupt {

@@ -1,6 +1,6 @@
 //! Seeded whole-network runs on the deterministic runtime: agreement, deadlines,
 //! conservation and determinism, under link latency and drops, a partition, a crash and
-//! restart, and Byzantine evaluators. `POQ_SIM_SEEDS=N` runs N seeds (default 6).
+//! restart, a Byzantine proposer, and Byzantine evaluators. `POQ_SIM_SEEDS=N` runs N seeds (default 6).
 
 use poq_node::simulation::{SimSpec, run};
 
@@ -26,6 +26,14 @@ fn seeded_networks_agree_close_every_round_and_conserve_money() {
             report.faults
         );
         assert!(finalized > 0, "seed {seed}: no round finalized");
+        if report.faults.byzantine_proposer.is_some() {
+            let junk = report
+                .rejected
+                .get(&poq_ledger::Reason::Malformed)
+                .copied()
+                .unwrap_or(0);
+            assert!(junk > 0, "seed {seed}: the Byzantine proposer's junk was not rejected");
+        }
         partitions += usize::from(report.faults.partition.is_some());
         crashes += usize::from(report.faults.crash.is_some());
     }

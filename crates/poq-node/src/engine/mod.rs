@@ -34,7 +34,7 @@ mod relay;
 mod wiring;
 
 pub use block::{ChainBlock, to_digest, to_hash};
-pub use wiring::{Channels, Config, MAX_MESSAGE_SIZE, channels, start};
+pub use wiring::{Channels, Config, MAX_MESSAGE_SIZE, QUOTA_PER_SECOND, channels, start};
 
 use crate::error::NodeError;
 use poq_ledger::{Block, Hash};

@@ -95,6 +95,11 @@ pub struct Config<B, P> {
     pub view_retention: u64,
 }
 
+/// Messages per second each peer may send on each channel. The p2p layer sizes each
+/// channel's mailbox as peers × this burst, so it is a memory bound too: 100 000 made
+/// every validator allocate hundreds of megabytes at start.
+pub const QUOTA_PER_SECOND: u32 = 2_000;
+
 /// The largest p2p message (a block at its size limit plus marshal's framing fits).
 pub const MAX_MESSAGE_SIZE: u32 = 2 * 1024 * 1024;
 
