@@ -8,6 +8,12 @@ use poq_core::protocol::ProtocolConfig;
 use poq_core::trust::{TrustKind, TrustParams};
 use serde::{Deserialize, Serialize};
 
+/// The longest window or delay a genesis may set, in blocks.
+pub const MAX_WINDOW: u64 = 1_000_000;
+/// The largest fee, bond or round reserve a genesis may imply, in micro-units (the
+/// supply itself is bounded by `i64::MAX`).
+pub const MAX_AMOUNT: u64 = 1_000_000_000_000_000;
+
 /// Heights and amounts of the round and the accounts (all in blocks or micro-units).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -29,6 +35,11 @@ pub struct Params {
     pub min_bond_evaluator: u64,
     /// The smallest bond an inference node registers with.
     pub min_bond_inference: u64,
+    /// The smallest bond a gateway registers with.
+    pub min_bond_gateway: u64,
+    /// Micro-units a `Register` transaction pays the treasury (so that accounts, which
+    /// the state keeps forever, are not free).
+    pub register_fee: u64,
 }
 
 impl Default for Params {
@@ -37,11 +48,13 @@ impl Default for Params {
             draw_delay: 2,
             commit_blocks: 10,
             reveal_blocks: 10,
-            max_ttl: 1_000,
+            max_ttl: 256,
             submit_fee: 1_000_000,
             micro_per_reward: 1_000_000,
             min_bond_evaluator: 0,
             min_bond_inference: 0,
+            min_bond_gateway: 0,
+            register_fee: 1_000_000,
         }
     }
 }
@@ -61,6 +74,38 @@ impl Params {
                     field,
                     value: "0".into(),
                     reason: "must be at least 1",
+                });
+            }
+        }
+        // Heights stay far from u64::MAX and windows short enough to be useful.
+        let heights = [
+            ("params.draw_delay", self.draw_delay),
+            ("params.commit_blocks", self.commit_blocks),
+            ("params.reveal_blocks", self.reveal_blocks),
+            ("params.max_ttl", self.max_ttl),
+        ];
+        for (field, v) in heights {
+            if v > MAX_WINDOW {
+                return Err(LedgerError::Genesis {
+                    field,
+                    value: v.to_string(),
+                    reason: "must be at most 1000000 blocks",
+                });
+            }
+        }
+        let amounts = [
+            ("params.submit_fee", self.submit_fee),
+            ("params.min_bond_evaluator", self.min_bond_evaluator),
+            ("params.min_bond_inference", self.min_bond_inference),
+            ("params.min_bond_gateway", self.min_bond_gateway),
+            ("params.register_fee", self.register_fee),
+        ];
+        for (field, v) in amounts {
+            if v > MAX_AMOUNT {
+                return Err(LedgerError::Genesis {
+                    field,
+                    value: v.to_string(),
+                    reason: "must be at most 10^15 micro-units",
                 });
             }
         }
@@ -128,6 +173,14 @@ impl Genesis {
         }
         self.params.validate()?;
         self.protocol.validate()?;
+        let reserve = crate::ledger::reserve_of(&self.protocol, &self.params);
+        if reserve > MAX_AMOUNT {
+            return Err(LedgerError::Genesis {
+                field: "protocol.round.rewards",
+                value: reserve.to_string(),
+                reason: "a round's largest payout (α + B_eval·α_e, in micro-units) must be at most 10^15",
+            });
+        }
         self.trust_params.validate()?;
         let mut keys: Vec<&PublicKey> = self.accounts.iter().map(|a| &a.key).collect();
         keys.sort();

@@ -108,6 +108,7 @@ pub struct Ledger {
 }
 
 /// What a checked transaction will do (executing it cannot fail).
+#[allow(clippy::large_enum_variant)] // one at a time, never stored in bulk
 enum Action {
     Register {
         roles: Roles,
@@ -115,7 +116,6 @@ enum Action {
     },
     Submit {
         receipt: Receipt,
-        reference: Option<Hash>,
         reserve: u64,
     },
     Commit {
@@ -307,19 +307,7 @@ impl Ledger {
     pub fn precheck(&self, bytes: &[u8]) -> Result<Tx, Rejection> {
         let tx = Tx::decode(bytes).map_err(Rejection::Malformed)?;
         let hash = Tx::hash_bytes(bytes);
-        let height = self.s.height + 1;
-        if tx.expires < height {
-            return Err(Rejection::Expired {
-                expires: tx.expires,
-                height,
-            });
-        }
-        if self.s.seen.contains_key(&hash) {
-            return Err(Rejection::Replayed {
-                what: "transaction",
-                hash,
-            });
-        }
+        self.precheck_fresh(&tx, hash)?;
         if !tx.verify(&self.s.network) {
             return Err(Rejection::BadSignature {
                 tx: hash,
@@ -328,6 +316,19 @@ impl Ledger {
             });
         }
         Ok(tx)
+    }
+
+    /// The state-dependent part of [`Ledger::precheck`] (expiry, replay), for a caller
+    /// that decoded and verified the transaction itself (outside a lock on the ledger).
+    pub fn precheck_fresh(&self, tx: &Tx, hash: Hash) -> Result<(), Rejection> {
+        self.check_expiry(tx.expires, self.s.height + 1)?;
+        if self.s.seen.contains_key(&hash) {
+            return Err(Rejection::Replayed {
+                what: "transaction",
+                hash,
+            });
+        }
+        Ok(())
     }
 
     /// Applies the next finalized block. A block at a height already applied is a
@@ -499,10 +500,11 @@ impl Ledger {
                 if *bond < min {
                     return Err(Rejection::BondTooSmall { bond: *bond, min });
                 }
-                if have < *bond as i64 {
+                let need = bond.checked_add(self.s.params.register_fee).unwrap_or(u64::MAX);
+                if !covers(have, need) {
                     return Err(Rejection::InsufficientFunds {
                         key: tx.signer,
-                        need: *bond,
+                        need,
                         have,
                     });
                 }
@@ -511,7 +513,13 @@ impl Ledger {
                     bond: *bond,
                 })
             }
-            Body::Submit { receipt, reference } => {
+            Body::Submit { receipt } => {
+                if receipt.gateway != tx.signer {
+                    return Err(Rejection::UnknownKey {
+                        key: tx.signer,
+                        role: "the gateway the receipt names",
+                    });
+                }
                 let gateway = self.account_of(&tx.signer, "a gateway")?;
                 if !gateway.roles.gateway {
                     return Err(Rejection::UnknownKey {
@@ -559,7 +567,7 @@ impl Ledger {
                     });
                 }
                 let fee = self.s.params.submit_fee;
-                if gateway.balance < fee as i64 {
+                if !covers(gateway.balance, fee) {
                     return Err(Rejection::InsufficientFunds {
                         key: tx.signer,
                         need: fee,
@@ -575,7 +583,6 @@ impl Ledger {
                 }
                 Ok(Action::Submit {
                     receipt: receipt.clone(),
-                    reference: *reference,
                     reserve,
                 })
             }
@@ -700,7 +707,7 @@ impl Ledger {
                         reason: "a transfer to oneself",
                     });
                 }
-                if a.balance < 0 || (a.balance as u64) < *amount {
+                if !covers(a.balance, *amount) {
                     return Err(Rejection::InsufficientFunds {
                         key: tx.signer,
                         need: *amount,
@@ -708,7 +715,11 @@ impl Ledger {
                     });
                 }
                 let to_balance = self.s.accounts.get(to).map_or(0, |a| a.balance);
-                if to_balance.checked_add(*amount as i64).is_none() {
+                if i64::try_from(*amount)
+                    .ok()
+                    .and_then(|a| to_balance.checked_add(a))
+                    .is_none()
+                {
                     return Err(Rejection::InvalidAmount {
                         amount: *amount,
                         reason: "the recipient's balance would overflow",
@@ -751,20 +762,19 @@ impl Ledger {
     /// committee (either scaling pays at most the budget), rounded up, plus one
     /// micro-unit per payee for rounding.
     fn reserve(&self) -> u64 {
-        let c = self.s.protocol.config();
-        let r = &c.round.rewards;
-        let max = r.alpha.max(0.0) + r.eval_budget.max(0.0) * r.alpha_eval.max(0.0);
-        let micro = (max * self.s.params.micro_per_reward as f64).ceil();
-        micro as u64 + c.committee_size as u64 + 1
+        reserve_of(self.s.protocol.config(), &self.s.params)
     }
 
     fn execute(&mut self, tx: &Tx, action: Action, height: u64, events: &mut Vec<Event>) -> Result<(), LedgerError> {
         let s = &mut self.s;
         match action {
             Action::Register { roles, bond } => {
+                // Checked: the balance covers bond + fee, and the supply fits an i64.
+                let fee = s.params.register_fee;
                 let mut account = s.accounts.remove(&tx.signer).unwrap_or_default();
-                account.balance -= bond as i64;
+                account.balance -= (bond + fee) as i64;
                 account.bond += bond;
+                s.treasury += fee;
                 account.registered = true;
                 register(
                     &mut s.protocol,
@@ -781,11 +791,7 @@ impl Ledger {
                 });
                 s.accounts.insert(tx.signer, account);
             }
-            Action::Submit {
-                receipt,
-                reference,
-                reserve,
-            } => {
+            Action::Submit { receipt, reserve } => {
                 let fee = s.params.submit_fee;
                 if let Some(g) = s.accounts.get_mut(&tx.signer) {
                     g.balance -= fee as i64;
@@ -799,19 +805,19 @@ impl Ledger {
                     round: id,
                     gateway: tx.signer,
                     node: receipt.node,
-                    draw_at: height + s.params.draw_delay,
+                    draw_at: height.saturating_add(s.params.draw_delay),
                 });
                 s.rounds.insert(
                     id,
                     LedgerRound {
                         id,
                         gateway: tx.signer,
+                        reference: receipt.reference,
                         receipt,
-                        reference,
                         submitted: height,
                         fee,
                         reserve,
-                        draw_at: height + s.params.draw_delay,
+                        draw_at: height.saturating_add(s.params.draw_delay),
                         committee: Vec::new(),
                         members: Vec::new(),
                         commit_until: 0,
@@ -832,7 +838,7 @@ impl Ledger {
                     });
                     if r.committed() == r.members.len() {
                         r.reveal_from = height + 1;
-                        r.reveal_until = height + s.params.reveal_blocks;
+                        r.reveal_until = height.saturating_add(s.params.reveal_blocks);
                         events.push(Event::CommitsComplete {
                             round,
                             reveal_from: r.reveal_from,
@@ -909,9 +915,9 @@ impl Ledger {
             r.commits = vec![None; committee.len()];
             r.reveals = vec![None; committee.len()];
             r.committee = committee;
-            r.commit_until = height + s.params.commit_blocks;
-            r.reveal_from = r.commit_until + 1;
-            r.reveal_until = r.commit_until + s.params.reveal_blocks;
+            r.commit_until = height.saturating_add(s.params.commit_blocks);
+            r.reveal_from = r.commit_until.saturating_add(1);
+            r.reveal_until = r.commit_until.saturating_add(s.params.reveal_blocks);
             events.push(Event::Drawn {
                 round: id,
                 beacon: *beacon,
@@ -996,7 +1002,7 @@ impl Ledger {
                         gateway: r.gateway,
                         request: r.receipt.request,
                         commitment,
-                        until: height + s.params.reveal_blocks,
+                        until: height.saturating_add(s.params.reveal_blocks),
                     },
                 );
             }
@@ -1030,6 +1036,20 @@ impl Ledger {
             }
         }
     }
+}
+
+/// A round's reserve (see [`Ledger`]'s `reserve`); genesis keeps it below 10^15.
+pub(crate) fn reserve_of(c: &poq_core::protocol::ProtocolConfig, p: &Params) -> u64 {
+    let r = &c.round.rewards;
+    let max = r.alpha.max(0.0) + r.eval_budget.max(0.0) * r.alpha_eval.max(0.0);
+    let micro = (max * p.micro_per_reward as f64).ceil();
+    // `as` saturates; genesis refuses configurations where it would.
+    (micro as u64).saturating_add(c.committee_size as u64 + 1)
+}
+
+/// Whether a balance covers `need` micro-units (a negative balance covers nothing).
+fn covers(balance: i64, need: u64) -> bool {
+    u64::try_from(balance).is_ok_and(|b| b >= need)
 }
 
 fn check_roles(key: &PublicKey, roles: &Roles) -> Result<(), Rejection> {

@@ -14,8 +14,10 @@
 //! Bodies:
 //! - `Register` (kind 0): gateway (bool), inference model (optional string), evaluator
 //!   (optional: scorer string, task count, task indices), bond (u64 micro-units).
-//! - `Submit` (1): the inference node's [`Receipt`], then an optional reference
-//!   commitment (tag, 32 bytes) for a spot-check round.
+//! - `Submit` (1): the inference node's [`Receipt`]: node, gateway, request, prompt
+//!   and answer hashes (32 bytes each), model (string), task (u8), cost (f64), expiry
+//!   (u64), an optional reference commitment (tag, 32 bytes) for a spot-check round,
+//!   the node's signature (64 bytes).
 //! - `Commit` (2): round, commitment (32 bytes, [`commitment`]).
 //! - `Reveal` (3): round, score (f64), cost (f64), salt (32 bytes).
 //! - `RevealReference` (4): round, reference (string), salt (32 bytes).
@@ -106,12 +108,18 @@ impl Roles {
     }
 }
 
-/// An inference node's signed statement that it produced an answer.
+/// An inference node's signed statement that it produced an answer, for one gateway.
+///
+/// Binding the gateway and the spot-check commitment into what the node signs keeps a
+/// proposer who sees a relayed submission from front-running it under another gateway,
+/// or from submitting a spot-check round as an ordinary one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
     /// The inference node.
     pub node: PublicKey,
+    /// The gateway that may submit it.
+    pub gateway: PublicKey,
     /// The request it answered (the gateway's id; unique per receipt).
     pub request: Hash,
     /// SHA-256 of the prompt.
@@ -126,41 +134,24 @@ pub struct Receipt {
     pub cost: f64,
     /// The last height at which the receipt may be submitted.
     pub expires: u64,
+    /// For a spot-check round: the commitment to its reference answer
+    /// ([`reference_commitment`]), revealed after the round closes.
+    pub reference: Option<Hash>,
     /// The node's signature over the receipt ([`Receipt::message`]).
     pub signature: Signature,
 }
 
 impl Receipt {
-    /// Builds and signs a receipt.
-    #[allow(clippy::too_many_arguments)]
-    pub fn sign(
-        network: &Hash,
-        key: &Keypair,
-        request: Hash,
-        prompt: Hash,
-        answer: Hash,
-        model: String,
-        task: Task,
-        cost: f64,
-        expires: u64,
-    ) -> Self {
-        let mut r = Receipt {
-            node: key.public(),
-            request,
-            prompt,
-            answer,
-            model,
-            task,
-            cost,
-            expires,
-            signature: Signature([0; 64]),
-        };
-        r.signature = key.sign(&r.message(network));
-        r
+    /// This receipt signed by `key` (which becomes its node) for `network`.
+    pub fn signed(mut self, network: &Hash, key: &Keypair) -> Self {
+        self.node = key.public();
+        self.signature = key.sign(&self.message(network));
+        self
     }
 
     fn encode_fields(&self, enc: &mut Encoder) {
         enc.raw(&self.node.0)
+            .raw(&self.gateway.0)
             .raw(&self.request.0)
             .raw(&self.prompt.0)
             .raw(&self.answer.0)
@@ -168,6 +159,10 @@ impl Receipt {
             .u8(self.task.index() as u8)
             .f64(self.cost)
             .u64(self.expires);
+        match &self.reference {
+            None => enc.u8(0),
+            Some(h) => enc.u8(1).raw(&h.0),
+        };
     }
 
     /// The signed message: `"poq/receipt/v1" ‖ 0x00 ‖ network id ‖` the fields.
@@ -193,6 +188,7 @@ impl Receipt {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Receipt {
             node: PublicKey(r.array("receipt node")?),
+            gateway: PublicKey(r.array("receipt gateway")?),
             request: Hash(r.array("receipt request")?),
             prompt: Hash(r.array("receipt prompt hash")?),
             answer: Hash(r.array("receipt answer hash")?),
@@ -200,12 +196,19 @@ impl Receipt {
             task: decode_task(r)?,
             cost: r.f64("receipt cost")?,
             expires: r.u64("receipt expiry")?,
+            reference: match r.bool("reference commitment")? {
+                false => None,
+                true => Some(Hash(r.array("reference commitment")?)),
+            },
             signature: Signature(r.array("receipt signature")?),
         })
     }
 }
 
 /// What a transaction does.
+// A `Submit` carries its receipt inline: transactions live one at a time or in a block's
+// list of bytes, never in large arrays of `Body`, so the size gap costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Body {
@@ -216,13 +219,11 @@ pub enum Body {
         /// Micro-units moved from the balance into the bond.
         bond: u64,
     },
-    /// A gateway submits an answer to be scored (the signer pays the submission fee).
+    /// A gateway submits an answer to be scored (the signer, the receipt's gateway, pays
+    /// the submission fee).
     Submit {
         /// The inference node's receipt.
         receipt: Receipt,
-        /// For a spot-check round: the commitment to its reference answer
-        /// ([`reference_commitment`]), revealed after the round closes.
-        reference: Option<Hash>,
     },
     /// A committee member commits to its score.
     Commit {
@@ -303,13 +304,9 @@ impl Body {
                 encode_evaluator(enc, roles.evaluator.as_ref());
                 enc.u64(*bond);
             }
-            Body::Submit { receipt, reference } => {
+            Body::Submit { receipt } => {
                 receipt.encode_fields(enc);
                 enc.raw(&receipt.signature.0);
-                match reference {
-                    None => enc.u8(0),
-                    Some(h) => enc.u8(1).raw(&h.0),
-                };
             }
             Body::Commit { round, commitment } => {
                 enc.u64(round.0).raw(&commitment.0);
@@ -368,14 +365,9 @@ impl Body {
                     bond: r.u64("bond")?,
                 }
             }
-            Kind::Submit => {
-                let receipt = Receipt::decode(r)?;
-                let reference = match r.bool("reference commitment")? {
-                    false => None,
-                    true => Some(Hash(r.array("reference commitment")?)),
-                };
-                Body::Submit { receipt, reference }
-            }
+            Kind::Submit => Body::Submit {
+                receipt: Receipt::decode(r)?,
+            },
             Kind::Commit => Body::Commit {
                 round: RoundId(r.u64("round")?),
                 commitment: Hash(r.array("commitment")?),

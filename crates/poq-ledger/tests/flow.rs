@@ -234,17 +234,12 @@ fn a_restored_ledger_continues_identically() {
 fn a_spot_check_reference_is_verified_after_the_round_closes() {
     let mut net = Net::new(&Options::default());
     let network = net.network();
-    let receipt = net.receipt(0, 1, 0.2);
+    let mut receipt = net.unsigned(1, 0.2);
     let salt = [5u8; 32];
     let reference = "Denver Broncos".to_string();
-    let commitment = reference_commitment(&network, &receipt.request, &reference, &salt);
-    net.block(vec![net.tx(
-        &net.gateway,
-        Body::Submit {
-            receipt,
-            reference: Some(commitment),
-        },
-    )]);
+    receipt.reference = Some(reference_commitment(&network, &receipt.request, &reference, &salt));
+    let receipt = receipt.signed(&network, &net.nodes[0]);
+    net.block(vec![net.submit(receipt)]);
     let reveal_ref = |net: &Net, text: &str| {
         net.tx(
             &net.gateway,
@@ -303,7 +298,7 @@ fn transfers_registration_and_bonds_move_exact_amounts() {
     // No funds yet.
     let err = net.ledger.check(&register(&net, 5 * TOKEN)).unwrap_err();
     assert!(
-        matches!(err, Rejection::InsufficientFunds { need, have: 0, .. } if need == 5 * TOKEN),
+        matches!(err, Rejection::InsufficientFunds { need, have: 0, .. } if need == 6 * TOKEN),
         "{err}"
     );
     net.block(vec![net.tx(
@@ -320,7 +315,7 @@ fn transfers_registration_and_bonds_move_exact_amounts() {
     assert!(a.rejected.is_empty(), "{:?}", a.rejected);
     assert_eq!(net.ledger.protocol().evaluators(), before + 1);
     let acct = net.ledger.account(&newcomer.public()).unwrap();
-    assert_eq!((acct.balance, acct.bond), (2 * TOKEN as i64, 6 * TOKEN));
+    assert_eq!((acct.balance, acct.bond), (TOKEN as i64, 6 * TOKEN));
     let unbond = |net: &Net, amount| net.tx(&newcomer, Body::Unbond { amount });
     let err = net.ledger.check(&unbond(&net, 2 * TOKEN)).unwrap_err();
     assert!(
@@ -329,6 +324,6 @@ fn transfers_registration_and_bonds_move_exact_amounts() {
     );
     net.block(vec![unbond(&net, TOKEN)]);
     let acct = net.ledger.account(&newcomer.public()).unwrap();
-    assert_eq!((acct.balance, acct.bond), (3 * TOKEN as i64, 5 * TOKEN));
+    assert_eq!((acct.balance, acct.bond), (2 * TOKEN as i64, 5 * TOKEN));
     assert_eq!(net.ledger.total(), supply as i128);
 }

@@ -205,28 +205,30 @@ impl Net {
 
     /// A receipt by node `node` for request number `request`.
     pub fn receipt(&self, node: usize, request: u64, cost: f64) -> Receipt {
-        Receipt::sign(
-            &self.network(),
-            &self.nodes[node],
-            Hash::of("test/request", &[&request.to_le_bytes()]),
-            Hash::of("test/prompt", &[&request.to_le_bytes()]),
-            Hash::of("test/answer", &[&request.to_le_bytes()]),
-            MODEL.into(),
-            Task::Qa,
+        self.unsigned(request, cost).signed(&self.network(), &self.nodes[node])
+    }
+
+    /// The fields of a receipt for request number `request`, for the gateway, not yet
+    /// signed.
+    pub fn unsigned(&self, request: u64, cost: f64) -> Receipt {
+        Receipt {
+            node: self.nodes[0].public(),
+            gateway: self.gateway.public(),
+            request: Hash::of("test/request", &[&request.to_le_bytes()]),
+            prompt: Hash::of("test/prompt", &[&request.to_le_bytes()]),
+            answer: Hash::of("test/answer", &[&request.to_le_bytes()]),
+            model: MODEL.into(),
+            task: Task::Qa,
             cost,
-            self.next() + 50,
-        )
+            expires: self.next() + 50,
+            reference: None,
+            signature: poq_ledger::Signature([0; 64]),
+        }
     }
 
     /// The gateway's submission of `receipt`.
     pub fn submit(&self, receipt: Receipt) -> Vec<u8> {
-        self.tx(
-            &self.gateway,
-            Body::Submit {
-                receipt,
-                reference: None,
-            },
-        )
+        self.tx(&self.gateway, Body::Submit { receipt })
     }
 
     /// A salt for evaluator `e` in `round`.

@@ -109,11 +109,11 @@ fn malformed_forged_and_replayed_transactions() {
     let far = Tx::sign(
         &net.network(),
         &net.faucet,
-        net.next() + 1_001,
+        net.next() + 257,
         Body::Unbond { amount: 1 },
     );
     assert_rejected(&net, "expiry too far ahead", far.encode(), Reason::Expired, |r| {
-        matches!(r, Rejection::TtlTooLong { max_ttl: 1_000, .. })
+        matches!(r, Rejection::TtlTooLong { max_ttl: 256, .. })
     });
     let stranger = key(8, 0);
     let t = net.tx(
@@ -328,12 +328,49 @@ fn submissions_outside_the_rules() {
         &net.evaluators[c0[0]],
         Body::Submit {
             receipt: net.receipt(0, 50, 0.2),
-            reference: None,
         },
     );
-    assert_rejected(&net, "submit by a non-gateway", by_evaluator, Reason::UnknownKey, |r| {
-        matches!(r, Rejection::UnknownKey { role: "a gateway", .. })
-    });
+    assert_rejected(
+        &net,
+        "submit by another key than the receipt's gateway",
+        by_evaluator,
+        Reason::UnknownKey,
+        |r| {
+            matches!(
+                r,
+                Rejection::UnknownKey {
+                    role: "the gateway the receipt names",
+                    ..
+                }
+            )
+        },
+    );
+    let mut for_evaluator = net.unsigned(53, 0.2);
+    for_evaluator.gateway = net.evaluators[c0[0]].public();
+    let for_evaluator = net.tx(
+        &net.evaluators[c0[0]],
+        Body::Submit {
+            receipt: for_evaluator.signed(&net.network(), &net.nodes[0]),
+        },
+    );
+    assert_rejected(
+        &net,
+        "submit by a non-gateway",
+        for_evaluator,
+        Reason::UnknownKey,
+        |r| matches!(r, Rejection::UnknownKey { role: "a gateway", .. }),
+    );
+    let mut spot = net.unsigned(54, 0.2);
+    spot.reference = Some(Hash([9; 32]));
+    let mut stripped = spot.signed(&net.network(), &net.nodes[0]);
+    stripped.reference = None;
+    assert_rejected(
+        &net,
+        "a spot-check submitted as an ordinary round",
+        net.submit(stripped),
+        Reason::BadSignature,
+        |r| matches!(r, Rejection::BadReceiptSignature { .. }),
+    );
     let mut forged = net.receipt(0, 51, 0.2);
     forged.cost = 0.01;
     assert_rejected(
@@ -353,17 +390,9 @@ fn submissions_outside_the_rules() {
         Reason::Replayed,
         |r| matches!(r, Rejection::Replayed { what: "receipt", .. }),
     );
-    let other_model = poq_ledger::Receipt::sign(
-        &net.network(),
-        &net.nodes[0],
-        Hash([3; 32]),
-        Hash([3; 32]),
-        Hash([3; 32]),
-        "gemma-3-270m".into(),
-        poq_core::Task::Qa,
-        0.1,
-        net.next() + 3,
-    );
+    let mut other_model = net.unsigned(55, 0.1);
+    other_model.model = "gemma-3-270m".into();
+    let other_model = other_model.signed(&net.network(), &net.nodes[0]);
     assert_rejected(
         &net,
         "model other than registered",
@@ -386,17 +415,7 @@ fn submissions_outside_the_rules() {
             )
         },
     );
-    let by_stranger_node = poq_ledger::Receipt::sign(
-        &net.network(),
-        &key(8, 2),
-        Hash([4; 32]),
-        Hash([4; 32]),
-        Hash([4; 32]),
-        crate::net::MODEL.into(),
-        poq_core::Task::Qa,
-        0.1,
-        net.next() + 3,
-    );
+    let by_stranger_node = net.unsigned(56, 0.1).signed(&net.network(), &key(8, 2));
     assert_rejected(
         &net,
         "receipt by an unregistered node",
@@ -449,6 +468,22 @@ fn funds_and_registrations_outside_the_rules() {
     assert_rejected(&net, "second registration", again, Reason::BadRegistration, |r| {
         matches!(r, Rejection::AlreadyRegistered { .. })
     });
+    // A bond at or above 2^63 must not pass for a negative amount (it would mint money).
+    for bond in [1u64 << 63, u64::MAX - 999_999, u64::MAX] {
+        let huge = net.tx(
+            &key(8, 6),
+            Body::Register {
+                roles: Roles {
+                    gateway: true,
+                    ..Roles::default()
+                },
+                bond,
+            },
+        );
+        assert_rejected(&net, "a bond beyond any balance", huge, Reason::Funds, |r| {
+            matches!(r, Rejection::InsufficientFunds { have: 0, .. })
+        });
+    }
     let none = net.tx(
         &key(8, 4),
         Body::Register {
@@ -500,4 +535,20 @@ fn a_submission_needs_k_eligible_evaluators() {
             )
         },
     );
+}
+
+#[test]
+fn a_genesis_with_values_that_could_overflow_is_refused() {
+    let mut g = crate::net::genesis(&Options::default());
+    g.params.submit_fee = 1 << 63;
+    let err = poq_ledger::Ledger::genesis(&g).unwrap_err();
+    assert!(err.to_string().contains("params.submit_fee"), "{err}");
+    let mut g = crate::net::genesis(&Options::default());
+    g.params.commit_blocks = u64::MAX;
+    let err = poq_ledger::Ledger::genesis(&g).unwrap_err();
+    assert!(err.to_string().contains("params.commit_blocks"), "{err}");
+    let mut g = crate::net::genesis(&Options::default());
+    g.protocol.round.rewards.alpha = 1e30;
+    let err = poq_ledger::Ledger::genesis(&g).unwrap_err();
+    assert!(err.to_string().contains("largest payout"), "{err}");
 }

@@ -6,7 +6,7 @@ use crate::error::NodeError;
 use crate::mempool::{Mempool, Refusal};
 use crate::store::Store;
 use poq_ledger::block::{BLOCK_OVERHEAD, MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
-use poq_ledger::{Applied, Block, Event, Hash};
+use poq_ledger::{Applied, Block, Event, Hash, Tx};
 use std::collections::{HashSet, VecDeque};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use tracing::{debug, info, info_span, warn};
@@ -143,6 +143,16 @@ impl App for NodeApp {
                 Event::Expired { expiry, .. } => {
                     info!(round = expiry.round.0, received = expiry.received, "round expired")
                 }
+                Event::Drawn { round, members, .. } => {
+                    debug!(round = round.0, members = members.len(), "committee drawn")
+                }
+                Event::Committed { round, evaluator } => debug!(round = round.0, evaluator = %evaluator, "committed"),
+                Event::Revealed {
+                    round,
+                    evaluator,
+                    score,
+                    ..
+                } => debug!(round = round.0, evaluator = %evaluator, score, "revealed"),
                 _ => {}
             }
         }
@@ -174,10 +184,10 @@ impl App for NodeApp {
         self.store.ledger().height()
     }
 
-    fn relayed(&mut self, tx: Vec<u8>) {
-        // Refusals are normal here (a duplicate, or a transaction that the ledger
-        // would reject); nothing to answer.
-        let _ = self.mempool.add_relayed(tx, self.store.ledger());
+    fn relayed(&mut self, bytes: Vec<u8>, tx: Tx) {
+        // Refusals are normal here (a duplicate, an expired transaction); nothing to
+        // answer.
+        let _ = self.mempool.add_verified(bytes, tx, self.store.ledger());
     }
 
     fn outbound(&mut self) -> Vec<Vec<u8>> {

@@ -92,6 +92,12 @@ impl Mempool {
         self.admit(bytes, |b| ledger.precheck(b))
     }
 
+    /// Admits a peer's transaction whose signature the caller verified (the relay does,
+    /// without holding the app's lock): expiry and replay are checked here.
+    pub fn add_verified(&mut self, bytes: Vec<u8>, tx: Tx, ledger: &Ledger) -> Result<Hash, Refusal> {
+        self.admit(bytes, |b| ledger.precheck_fresh(&tx, Tx::hash_bytes(b)).map(|()| tx))
+    }
+
     fn admit(&mut self, bytes: Vec<u8>, check: impl FnOnce(&[u8]) -> Result<Tx, Rejection>) -> Result<Hash, Refusal> {
         let hash = Tx::hash_bytes(&bytes);
         if self.entries.contains_key(&hash) {

@@ -313,8 +313,8 @@ impl App for SimApp {
     fn last_finalized(&self) -> u64 {
         self.inner().last_finalized()
     }
-    fn relayed(&mut self, tx: Vec<u8>) {
-        self.inner_mut().relayed(tx)
+    fn relayed(&mut self, bytes: Vec<u8>, tx: poq_ledger::Tx) {
+        self.inner_mut().relayed(bytes, tx)
     }
     fn outbound(&mut self) -> Vec<Vec<u8>> {
         self.inner_mut().outbound()

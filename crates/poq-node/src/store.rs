@@ -66,10 +66,19 @@ impl Store {
             });
         }
         let ledger = Ledger::genesis(genesis)?;
-        let db = Database::create(path).map_err(|e| db_err(path, e))?;
+        // Written under a temporary name and renamed once the genesis is committed, so a
+        // crash during creation leaves no half-made store at `path`.
+        let tmp = path.with_extension("creating");
+        if tmp.exists() {
+            std::fs::remove_file(&tmp).map_err(|source| NodeError::Io {
+                path: tmp.clone(),
+                source,
+            })?;
+        }
+        let db = Database::create(&tmp).map_err(|e| db_err(&tmp, e))?;
         let store = Store {
             db,
-            path: path.to_path_buf(),
+            path: tmp.clone(),
             ledger,
         };
         let txn = store.write_txn()?;
@@ -86,7 +95,12 @@ impl Store {
         }
         store.write_state(&txn, &store.ledger)?;
         txn.commit().map_err(|e| db_err(&store.path, e))?;
-        Ok(store)
+        drop(store);
+        std::fs::rename(&tmp, path).map_err(|source| NodeError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::open(path, genesis)
     }
 
     /// Opens the store at `path`, checking it belongs to `genesis`' network.

@@ -9,7 +9,7 @@
 use poq_core::rng::{Xoshiro256PlusPlus, below, chance};
 use poq_core::{RoundId, Task};
 use poq_ledger::tx::commitment;
-use poq_ledger::{Body, Hash, Keypair, Ledger, Receipt, Tx};
+use poq_ledger::{Body, Hash, Keypair, Ledger, Receipt, Signature, Tx};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -133,29 +133,21 @@ impl Workload {
             let node = below(&mut self.rng, self.actors.nodes.len() as u64) as usize;
             let (key, model) = &self.actors.nodes[node];
             let req = request.to_le_bytes();
-            let receipt = Receipt::sign(
-                &network,
-                key,
-                Hash::of("poq/workload/request", &[&req]),
-                Hash::of("poq/workload/prompt", &[&req]),
-                Hash::of("poq/workload/answer", &[&req]),
-                model.clone(),
-                Task::Qa,
-                (below(&mut self.rng, 1000) as f64) / 1000.0,
+            let receipt = Receipt {
+                node: key.public(),
+                gateway: self.actors.gateway.public(),
+                request: Hash::of("poq/workload/request", &[&req]),
+                prompt: Hash::of("poq/workload/prompt", &[&req]),
+                answer: Hash::of("poq/workload/answer", &[&req]),
+                model: model.clone(),
+                task: Task::Qa,
+                cost: (below(&mut self.rng, 1000) as f64) / 1000.0,
                 expires,
-            );
-            out.push(
-                Tx::sign(
-                    &network,
-                    &self.actors.gateway,
-                    expires,
-                    Body::Submit {
-                        receipt,
-                        reference: None,
-                    },
-                )
-                .encode(),
-            );
+                reference: None,
+                signature: Signature([0; 64]),
+            }
+            .signed(&network, key);
+            out.push(Tx::sign(&network, &self.actors.gateway, expires, Body::Submit { receipt }).encode());
         }
         if let Some(r) = &mut self.remaining {
             *r -= n;

@@ -37,7 +37,7 @@ pub use block::{ChainBlock, to_digest, to_hash};
 pub use wiring::{Channels, Config, MAX_MESSAGE_SIZE, QUOTA_PER_SECOND, channels, start};
 
 use crate::error::NodeError;
-use poq_ledger::{Block, Hash};
+use poq_ledger::{Block, Hash, Tx};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -53,8 +53,9 @@ pub trait App: Send + 'static {
     fn finalized(&mut self, block: &Block) -> Result<(), NodeError>;
     /// The height applied durably (0: the genesis).
     fn last_finalized(&self) -> u64;
-    /// A transaction a peer relayed.
-    fn relayed(&mut self, tx: Vec<u8>);
+    /// A transaction a peer relayed, decoded and with its signature verified by the
+    /// relay (outside the app's lock).
+    fn relayed(&mut self, bytes: Vec<u8>, tx: Tx);
     /// Transactions to relay to the peers (admitted locally since the last call).
     fn outbound(&mut self) -> Vec<Vec<u8>>;
     /// A fatal error met while the engine drove the app (the node must stop).

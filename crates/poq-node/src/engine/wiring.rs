@@ -234,6 +234,7 @@ where
 {
     context.spawn(move |context| async move {
         let me = cfg.signer.public_key();
+        let network = cfg.network;
         let mailbox_size = NZUsize!(cfg.mailbox_size.max(1));
         let page_cache = CacheRef::new(PAGE_SIZE, PAGE_CACHE_PAGES);
         let prefix = cfg.partition_prefix.clone();
@@ -372,11 +373,19 @@ where
         let broadcast_handle = broadcast.start(net.broadcast);
         let marshal_handle = marshal_actor.start(Finalizer(app.clone()), buffer, backfill);
         let consensus_handle = consensus.start(net.votes, net.certificates, net.resolver);
-        let (relay_in, relay_out) = relay::start(context.child("relay"), app, net.mempool);
+        let (relay_in, relay_out) = relay::start(context.child("relay"), network, app.clone(), net.mempool);
         let (res, idx, _) =
             futures::future::select_all([broadcast_handle, marshal_handle, consensus_handle, relay_in, relay_out])
                 .await;
-        warn!(?res, idx, "a validator actor exited");
+        let actor = ["broadcast", "marshal", "consensus", "relay in", "relay out"]
+            .get(idx)
+            .copied()
+            .unwrap_or("an actor");
+        warn!(?res, actor, "a validator actor exited");
+        // The node cannot go on without it: make the run loop stop with an error.
+        lock(&app).fatal(NodeError::Engine {
+            reason: format!("the engine's {actor} stopped ({res:?})"),
+        });
     })
 }
 
