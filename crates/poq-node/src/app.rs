@@ -127,7 +127,9 @@ impl App for NodeApp {
     fn finalized(&mut self, block: &Block) -> Result<(), NodeError> {
         let span = info_span!("block", height = block.height, txs = block.txs.len());
         let _enter = span.enter();
-        let Some(applied) = self.store.apply(block)? else {
+        // Transactions in the mempool had their signatures verified on admission.
+        let mempool = &self.mempool;
+        let Some(applied) = self.store.apply_with(block, &|h| mempool.contains(h))? else {
             return Ok(());
         };
         self.mempool.finalized(block);

@@ -77,6 +77,12 @@ impl Mempool {
         self.entries.len()
     }
 
+    /// Whether it holds the transaction `hash` (then its signature was verified when
+    /// it was admitted).
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.entries.contains_key(hash)
+    }
+
     /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()

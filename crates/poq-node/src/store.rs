@@ -204,7 +204,13 @@ impl Store {
     /// a no-op (`Ok(None)`); if the write fails the in-memory ledger stays at the last
     /// stored block.
     pub fn apply(&mut self, block: &Block) -> Result<Option<Applied>> {
-        let Some((next, applied)) = self.ledger.next(block)? else {
+        self.apply_with(block, &|_| false)
+    }
+
+    /// [`Store::apply`], with the transactions whose signatures the caller verified
+    /// (see [`Ledger::next_with`]).
+    pub fn apply_with(&mut self, block: &Block, verified: &dyn Fn(&Hash) -> bool) -> Result<Option<Applied>> {
+        let Some((next, applied)) = self.ledger.next_with(block, verified)? else {
             return Ok(None);
         };
         let p = self.path.clone();
