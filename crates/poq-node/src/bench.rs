@@ -6,21 +6,16 @@
 //! the moment validator 0 has applied (durably) the block that closes the round.
 
 use crate::app::{Finalized, NodeApp};
-use crate::engine::{self, App as _, Channels, QUOTA_PER_SECOND, channels, lock};
+use crate::engine::{self, App as _, lock};
 use crate::error::{NodeError, Result};
 use crate::run::consensus_key_public;
 use crate::simulation::consensus_key;
 use crate::store::Store;
 use crate::testnet::{Testnet, TestnetSpec};
 use crate::workload::Workload;
-use commonware_cryptography::ChaCha20Poly1305;
-use commonware_p2p::authenticated::lookup;
-use commonware_p2p::{Address, AddressableManager as _};
-use commonware_runtime::{Clock as _, Quota, Runner as _, Spawner as _, Supervisor as _, tokio as cw_tokio};
-use commonware_stream::cups::{self, Cups};
-use commonware_stream::sake::{self, Sake};
-use commonware_utils::ordered::{Map, Set};
-use commonware_utils::{NZU32, NZUsize};
+use commonware_p2p::Address;
+use commonware_runtime::{Clock as _, Runner as _, Spawner as _, Supervisor as _, tokio as cw_tokio};
+use commonware_utils::ordered::Map;
 use poq_ledger::{Event, Hash};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -100,7 +95,6 @@ pub fn run(spec: &BenchSpec, dir: &Path) -> Result<BenchReport> {
         .iter()
         .map(consensus_key_public)
         .collect::<Result<Vec<_>>>()?;
-    let participants = Set::from_iter_dedup(keys.clone());
     let peers = Map::try_from(
         keys.iter()
             .enumerate()
@@ -118,52 +112,20 @@ pub fn run(spec: &BenchSpec, dir: &Path) -> Result<BenchReport> {
     let apps2 = apps.clone();
     let actors = net.actors.clone();
     cw_tokio::Runner::new(runtime).start(|context| async move {
-        let namespace = [b"poq/p2p/v1/".as_slice(), &network_id.0].concat();
         for (i, signer) in signers.into_iter().enumerate() {
-            let ctx = context.child("validator").with_attribute("index", i);
-            let p2p = lookup::Config::local(
-                Cups::<_, ChaCha20Poly1305>::new(
-                    Sake {
-                        signer: signer.clone(),
-                        synchrony_bound: Duration::from_secs(5),
-                        max_handshake_age: Duration::from_secs(10),
-                        version: sake::Version::V1,
-                    },
-                    cups::Version::V1,
-                ),
-                &namespace,
-                addr(i),
-                NZUsize!(n.max(1)),
-                engine::MAX_MESSAGE_SIZE,
-                NZUsize!(1_000),
+            engine::start_authenticated(
+                context.child("validator").with_attribute("index", i),
+                engine::Endpoint {
+                    signer,
+                    listen: addr(i),
+                    peers: peers.clone(),
+                    network: network_id,
+                    partition_prefix: format!("validator-{i}"),
+                    leader_timeout: Duration::from_millis(spec2.leader_timeout_ms),
+                    certification_timeout: Duration::from_millis(spec2.leader_timeout_ms * 2),
+                },
+                apps2[i].clone(),
             );
-            let (mut network, mut oracle) = lookup::Network::new(ctx.child("network"), p2p);
-            let _ = oracle.track(0, peers.clone());
-            let quota = Quota::per_second(NZU32!(QUOTA_PER_SECOND));
-            let channels = Channels {
-                votes: network.register(channels::VOTES, quota),
-                certificates: network.register(channels::CERTIFICATES, quota),
-                resolver: network.register(channels::RESOLVER, quota),
-                broadcast: network.register(channels::BROADCAST, quota),
-                backfill: network.register(channels::BACKFILL, quota),
-                mempool: network.register(channels::MEMPOOL, quota),
-            };
-            network.start();
-            let cfg = engine::Config {
-                signer,
-                participants: participants.clone(),
-                network: network_id,
-                partition_prefix: format!("validator-{i}"),
-                blocker: oracle.clone(),
-                peer_provider: oracle,
-                mailbox_size: 1024,
-                leader_timeout: Duration::from_millis(spec2.leader_timeout_ms),
-                certification_timeout: Duration::from_millis(spec2.leader_timeout_ms * 2),
-                timeout_retry: Duration::from_millis(spec2.leader_timeout_ms * 4),
-                fetch_timeout: Duration::from_millis(spec2.leader_timeout_ms),
-                view_retention: 64,
-            };
-            engine::start(ctx.child("engine"), cfg, apps2[i].clone(), channels);
         }
         let mut work = Workload::new(actors, 1, spec2.rounds_per_block, Some(spec2.rounds));
         let mut last_seen = u64::MAX;

@@ -3,21 +3,16 @@
 
 use crate::app::NodeApp;
 use crate::config::NodeConfig;
-use crate::engine::{self, App as _, Channels, QUOTA_PER_SECOND, channels, lock};
+use crate::engine::{self, App as _, lock};
 use crate::error::{NodeError, Result};
 use crate::files::{read_genesis, read_key, read_participants};
 use crate::simulation::consensus_key;
 use crate::store::Store;
 use crate::workload::Workload;
-use commonware_cryptography::ChaCha20Poly1305;
 use commonware_cryptography::ed25519::PublicKey;
-use commonware_p2p::authenticated::lookup;
-use commonware_p2p::{Address, AddressableManager as _};
-use commonware_runtime::{Clock as _, Quota, Runner as _, Spawner as _, Supervisor as _, tokio as cw_tokio};
-use commonware_stream::cups::{self, Cups};
-use commonware_stream::sake::{self, Sake};
-use commonware_utils::ordered::{Map, Set};
-use commonware_utils::{NZU32, NZUsize};
+use commonware_p2p::Address;
+use commonware_runtime::{Clock as _, Runner as _, Spawner as _, Supervisor as _, tokio as cw_tokio};
+use commonware_utils::ordered::Map;
 use poq_ledger::Hash;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -90,12 +85,6 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
     };
     let app = Arc::new(Mutex::new(NodeApp::new(store, config.limits())));
     let signer = consensus_key(&key)?;
-    let validators = genesis
-        .validators
-        .iter()
-        .map(consensus_key_public)
-        .collect::<Result<Vec<_>>>()?;
-    let participants = Set::from_iter_dedup(validators);
     let peers: Vec<(PublicKey, Address)> = config
         .peers
         .iter()
@@ -105,12 +94,22 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
         path: dir.join("node.toml"),
         reason: "a peer key appears twice".into(),
     })?;
+    if peers.len() != genesis.validators.len() {
+        return Err(NodeError::Config {
+            path: dir.join("node.toml"),
+            reason: format!(
+                "peers lists {} validators, the genesis has {}: list every validator",
+                peers.len(),
+                genesis.validators.len()
+            ),
+        });
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let runtime = cw_tokio::Config::new()
         .with_storage_directory(dir.join("consensus"))
         .with_worker_threads(config.threads);
     let app_run = app.clone();
-    let n = genesis.validators.len();
+    let _n = genesis.validators.len();
     let result: Result<()> = cw_tokio::Runner::new(runtime).start(|context| async move {
         let stop_signal = stop.clone();
         tokio::spawn(async move {
@@ -121,50 +120,19 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
             }
             stop_signal.store(true, Ordering::SeqCst);
         });
-        let namespace = [b"poq/p2p/v1/".as_slice(), &network_id.0].concat();
-        let p2p = lookup::Config::local(
-            Cups::<_, ChaCha20Poly1305>::new(
-                Sake {
-                    signer: signer.clone(),
-                    synchrony_bound: Duration::from_secs(5),
-                    max_handshake_age: Duration::from_secs(10),
-                    version: sake::Version::V1,
-                },
-                cups::Version::V1,
-            ),
-            &namespace,
-            config.listen,
-            NZUsize!(n.max(1)),
-            engine::MAX_MESSAGE_SIZE,
-            NZUsize!(1_000),
+        engine::start_authenticated(
+            context.child("validator"),
+            engine::Endpoint {
+                signer,
+                listen: config.listen,
+                peers,
+                network: network_id,
+                partition_prefix: "poq".into(),
+                leader_timeout: Duration::from_millis(config.leader_timeout_ms),
+                certification_timeout: Duration::from_millis(config.certification_timeout_ms),
+            },
+            app_run.clone(),
         );
-        let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p);
-        let _ = oracle.track(0, peers);
-        let quota = Quota::per_second(NZU32!(QUOTA_PER_SECOND));
-        let channels = Channels {
-            votes: network.register(channels::VOTES, quota),
-            certificates: network.register(channels::CERTIFICATES, quota),
-            resolver: network.register(channels::RESOLVER, quota),
-            broadcast: network.register(channels::BROADCAST, quota),
-            backfill: network.register(channels::BACKFILL, quota),
-            mempool: network.register(channels::MEMPOOL, quota),
-        };
-        network.start();
-        let cfg = engine::Config {
-            signer,
-            participants,
-            network: network_id,
-            partition_prefix: "poq".into(),
-            blocker: oracle.clone(),
-            peer_provider: oracle,
-            mailbox_size: 1024,
-            leader_timeout: Duration::from_millis(config.leader_timeout_ms),
-            certification_timeout: Duration::from_millis(config.certification_timeout_ms),
-            timeout_retry: Duration::from_millis(config.certification_timeout_ms * 2),
-            fetch_timeout: Duration::from_millis(config.leader_timeout_ms),
-            view_retention: 64,
-        };
-        engine::start(context.child("engine"), cfg, app_run.clone(), channels);
         let mut work = workload;
         let mut last_seen = u64::MAX;
         let mut last_status = Instant::now();

@@ -30,10 +30,12 @@
 //! honest nodes disagree.
 
 mod block;
+mod network;
 mod relay;
 mod wiring;
 
 pub use block::{ChainBlock, to_digest, to_hash};
+pub use network::{Endpoint, start_authenticated};
 pub use wiring::{Channels, Config, MAX_MESSAGE_SIZE, QUOTA_PER_SECOND, channels, start};
 
 use crate::error::NodeError;
