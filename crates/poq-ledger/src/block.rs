@@ -16,17 +16,11 @@
 use crate::codec::Reader;
 use crate::digest::Hash;
 use crate::error::DecodeError;
-use crate::tx::MAX_TX_BYTES;
+use crate::limits::MAX_TX_BYTES;
 use poq_core::encoding::Encoder;
 use serde::{Deserialize, Serialize};
 
-/// The most transactions one block may carry.
-pub const MAX_BLOCK_TXS: usize = 8_192;
-/// The largest encoded block, in bytes.
-pub const MAX_BLOCK_BYTES: usize = 1 << 20;
-/// Encoded bytes of a block besides its transactions' own bytes: the header, and 8 per
-/// transaction for its length.
-pub const BLOCK_OVERHEAD: usize = 8 + 32 + 8 + 8;
+pub use crate::limits::{BLOCK_OVERHEAD, MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
 
 /// A block of transactions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@
 
 use crate::digest::Hash;
 use crate::key::PublicKey;
-use crate::tx::Kind;
+use crate::kind::Kind;
 use poq_core::{CoreError, RoundId, Task};
 use serde::{Deserialize, Serialize};
 
@@ -392,11 +392,11 @@ pub enum LedgerError {
         /// The block's parent.
         got: Hash,
     },
-    /// A block over [`crate::block::MAX_BLOCK_TXS`] or [`crate::block::MAX_BLOCK_BYTES`].
+    /// A block over [`crate::limits::MAX_BLOCK_TXS`] or [`crate::limits::MAX_BLOCK_BYTES`].
     #[error(
         "block {height} carries {count} transactions in {bytes} bytes, the limits are {} and {}",
-        crate::block::MAX_BLOCK_TXS,
-        crate::block::MAX_BLOCK_BYTES
+        crate::limits::MAX_BLOCK_TXS,
+        crate::limits::MAX_BLOCK_BYTES
     )]
     TooLarge {
         /// The block's height.

@@ -173,7 +173,7 @@ impl Genesis {
         }
         self.params.validate()?;
         self.protocol.validate()?;
-        let reserve = crate::ledger::reserve_of(&self.protocol, &self.params);
+        let reserve = reserve_of(&self.protocol, &self.params);
         if reserve > MAX_AMOUNT {
             return Err(LedgerError::Genesis {
                 field: "protocol.round.rewards",
@@ -211,4 +211,15 @@ impl Genesis {
     pub fn network_id(&self, genesis_state: &Hash) -> Hash {
         Hash::of("poq/network/v1", &[self.network.as_bytes(), &genesis_state.0])
     }
+}
+
+/// A round's reserve: its largest possible payout in micro-units, α for the inference
+/// node plus B_eval·α_e for the committee, rounded up, plus one micro-unit per payee for
+/// rounding; [`Genesis::validate`] keeps it at most [`MAX_AMOUNT`].
+pub(crate) fn reserve_of(c: &poq_core::protocol::ProtocolConfig, p: &Params) -> u64 {
+    let r = &c.round.rewards;
+    let max = r.alpha.max(0.0) + r.eval_budget.max(0.0) * r.alpha_eval.max(0.0);
+    let micro = (max * p.micro_per_reward as f64).ceil();
+    // `as` saturates; genesis refuses configurations where it would.
+    (micro as u64).saturating_add(c.committee_size as u64 + 1)
 }

@@ -776,7 +776,7 @@ impl Ledger {
     /// committee (either scaling pays at most the budget), rounded up, plus one
     /// micro-unit per payee for rounding.
     fn reserve(&self) -> u64 {
-        reserve_of(self.s.protocol.config(), &self.s.params)
+        crate::genesis::reserve_of(self.s.protocol.config(), &self.s.params)
     }
 
     fn execute(&mut self, tx: &Tx, action: Action, height: u64, events: &mut Vec<Event>) -> Result<(), LedgerError> {
@@ -1050,15 +1050,6 @@ impl Ledger {
             }
         }
     }
-}
-
-/// A round's reserve (see [`Ledger`]'s `reserve`); genesis keeps it below 10^15.
-pub(crate) fn reserve_of(c: &poq_core::protocol::ProtocolConfig, p: &Params) -> u64 {
-    let r = &c.round.rewards;
-    let max = r.alpha.max(0.0) + r.eval_budget.max(0.0) * r.alpha_eval.max(0.0);
-    let micro = (max * p.micro_per_reward as f64).ceil();
-    // `as` saturates; genesis refuses configurations where it would.
-    (micro as u64).saturating_add(c.committee_size as u64 + 1)
 }
 
 /// Whether a balance covers `need` micro-units (a negative balance covers nothing).

@@ -23,7 +23,9 @@ pub mod error;
 pub mod event;
 pub mod genesis;
 pub mod key;
+pub mod kind;
 pub mod ledger;
+pub mod limits;
 pub mod round;
 pub mod tx;
 

@@ -32,52 +32,8 @@ use poq_core::encoding::Encoder;
 use poq_core::{RoundId, Task};
 use serde::{Deserialize, Serialize};
 
-/// The longest transaction accepted, in bytes.
-pub const MAX_TX_BYTES: usize = 32 * 1024;
-/// The longest model or scorer name, in bytes.
-pub const MAX_NAME_BYTES: usize = 64;
-/// The longest spot-check reference answer, in bytes.
-pub const MAX_REFERENCE_BYTES: usize = 16 * 1024;
-
-/// A transaction's kind (its tag on the wire and in the signed message).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    /// [`Body::Register`].
-    Register = 0,
-    /// [`Body::Submit`].
-    Submit = 1,
-    /// [`Body::Commit`].
-    Commit = 2,
-    /// [`Body::Reveal`].
-    Reveal = 3,
-    /// [`Body::RevealReference`].
-    RevealReference = 4,
-    /// [`Body::Transfer`].
-    Transfer = 5,
-    /// [`Body::Unbond`].
-    Unbond = 6,
-}
-
-impl Kind {
-    fn from_tag(tag: u8) -> Result<Self, DecodeError> {
-        Ok(match tag {
-            0 => Kind::Register,
-            1 => Kind::Submit,
-            2 => Kind::Commit,
-            3 => Kind::Reveal,
-            4 => Kind::RevealReference,
-            5 => Kind::Transfer,
-            6 => Kind::Unbond,
-            tag => {
-                return Err(DecodeError::BadTag {
-                    what: "transaction kind",
-                    tag,
-                });
-            }
-        })
-    }
-}
+pub use crate::kind::Kind;
+pub use crate::limits::{MAX_NAME_BYTES, MAX_REFERENCE_BYTES, MAX_TX_BYTES};
 
 /// An evaluator's role: the scorer it runs and the tasks it scores.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -482,7 +438,11 @@ impl Tx {
             });
         }
         let mut r = Reader::new(bytes);
-        let kind = Kind::from_tag(r.u8("transaction kind")?)?;
+        let tag = r.u8("transaction kind")?;
+        let kind = Kind::from_tag(tag).ok_or(DecodeError::BadTag {
+            what: "transaction kind",
+            tag,
+        })?;
         let signer = PublicKey(r.array("signer")?);
         let expires = r.u64("expiry")?;
         let body = Body::decode(kind, &mut r)?;
