@@ -1271,3 +1271,16 @@ fn scenarios_cover_the_interesting_paths() {
     );
     assert!(kinds.iter().all(|&k| k > 10), "trust kinds {kinds:?}");
 }
+
+#[test]
+fn hex_encoding_round_trips_and_matches_format() {
+    use poq_core::encoding::{from_hex, to_hex};
+    let bytes: Vec<u8> = (0..=255u8).collect();
+    assert_eq!(to_hex(&bytes), hex(&bytes));
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&bytes[250..254]);
+    assert_eq!(from_hex::<4>(&to_hex(&a)), Some(a));
+    assert_eq!(from_hex::<4>("FAFBFCFD"), Some(a));
+    assert_eq!(from_hex::<4>("fafbfc"), None);
+    assert_eq!(from_hex::<4>("fafbfcfg"), None);
+}

@@ -297,7 +297,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         }
         h.update(&buf[..n]);
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(poq_core::encoding::to_hex(&h.finalize()))
 }
 
 /// Checks `wheel` against `expected_sha256` (hex), then unpacks it into `dest`,

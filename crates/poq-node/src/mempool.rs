@@ -15,7 +15,7 @@
 //! a finalized block includes it or its expiry passes.
 
 use poq_ledger::{Block, Hash, Ledger, Rejection, Tx};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Heights after which a proposed but not yet finalized transaction may be proposed
 /// again (its block may have been abandoned).
@@ -56,6 +56,8 @@ pub struct Mempool {
     bytes: usize,
     seq: u64,
     order: BTreeMap<u64, Hash>,
+    /// (expiry, hash), so a block drops what expired without scanning everything.
+    expiring: BTreeSet<(u64, Hash)>,
     entries: HashMap<Hash, (u64, Entry)>,
 }
 
@@ -68,6 +70,7 @@ impl Mempool {
             bytes: 0,
             seq: 0,
             order: BTreeMap::new(),
+            expiring: BTreeSet::new(),
             entries: HashMap::new(),
         }
     }
@@ -119,6 +122,7 @@ impl Mempool {
         self.bytes += bytes.len();
         self.seq += 1;
         self.order.insert(self.seq, hash);
+        self.expiring.insert((tx.expires, hash));
         self.entries.insert(
             hash,
             (
@@ -168,20 +172,18 @@ impl Mempool {
         for bytes in &block.txs {
             self.remove(&Tx::hash_bytes(bytes));
         }
-        let expired: Vec<Hash> = self
-            .entries
-            .iter()
-            .filter(|(_, (_, e))| e.expires <= block.height)
-            .map(|(h, _)| *h)
-            .collect();
-        for h in expired {
-            self.remove(&h);
+        while let Some(&(expires, hash)) = self.expiring.first() {
+            if expires > block.height {
+                break;
+            }
+            self.remove(&hash);
         }
     }
 
     fn remove(&mut self, hash: &Hash) {
         if let Some((seq, e)) = self.entries.remove(hash) {
             self.order.remove(&seq);
+            self.expiring.remove(&(e.expires, *hash));
             self.bytes -= e.bytes.len();
         }
     }

@@ -167,33 +167,19 @@ impl Workload {
                         .is_none_or(|&at| height >= at + RESEND_AFTER)
                 };
                 if round.accepts_commit(next) && round.commits[pos].is_none() && due(&self.sent, 0) {
-                    let c = commitment(&network, round.id, member, score, cost, &salt);
-                    out.push(
-                        Tx::sign(
-                            &network,
-                            key,
-                            expires,
-                            Body::Commit {
-                                round: round.id,
-                                commitment: c,
-                            },
-                        )
-                        .encode(),
-                    );
-                    if *behaviour == Behaviour::Replay {
-                        let c2 = commitment(&network, round.id, member, 10.0 - score, cost, &salt);
-                        out.push(
-                            Tx::sign(
-                                &network,
-                                key,
-                                expires,
-                                Body::Commit {
-                                    round: round.id,
-                                    commitment: c2,
-                                },
-                            )
-                            .encode(),
-                        );
+                    // A replaying evaluator also sends a second, different commit.
+                    let scores: &[f64] = if *behaviour == Behaviour::Replay {
+                        &[score, 10.0 - score]
+                    } else {
+                        &[score]
+                    };
+                    for &s in scores {
+                        let c = commitment(&network, round.id, member, s, cost, &salt);
+                        let body = Body::Commit {
+                            round: round.id,
+                            commitment: c,
+                        };
+                        out.push(Tx::sign(&network, key, expires, body).encode());
                     }
                     self.sent.insert((round.id, e, 0), height);
                 }

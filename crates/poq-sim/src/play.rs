@@ -21,10 +21,6 @@ use poq_core::stats;
 use poq_core::trust::{TrustKind, TrustPolicy};
 use poq_core::{EvaluatorId, RoundId};
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn next_beacon(rng: &mut Xoshiro256PlusPlus) -> [u8; 32] {
     let mut b = [0u8; 32];
     for chunk in b.chunks_exact_mut(8) {
@@ -242,7 +238,7 @@ pub fn run_once(
         node_rewards,
         evaluator_rewards,
         book,
-        state_digest: hex(&protocol.state_digest()),
+        state_digest: poq_core::encoding::to_hex(&protocol.state_digest()),
     })
 }
 
