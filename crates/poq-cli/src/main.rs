@@ -10,11 +10,14 @@
 
 mod collect;
 mod demo;
+mod devnet;
+mod drive;
 mod jsonl;
 mod models;
 mod node;
 mod score;
 mod sim;
+mod worker;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -96,13 +99,29 @@ enum Command {
     /// `verify` replays a store's blocks and checks every digest.
     #[command(subcommand)]
     Node(node::NodeCommand),
+    /// The OpenAI-compatible gateway of a network (POST /v1/chat/completions, the poq
+    /// API, /metrics, and the dashboard at /), over the validators' APIs.
+    Gateway(worker::GatewayArgs),
+    /// The workers of a network's roles: inference nodes and evaluators.
+    #[command(subcommand)]
+    Worker(worker::WorkerCommand),
+    /// A whole network on this machine: validators, inference nodes, evaluators (some
+    /// malicious) and the gateway, each its own process on 127.0.0.1.
+    ///
+    /// Prints `gateway: http://127.0.0.1:PORT` once the gateway answers. With
+    /// --requests N it drives N QA prompts through the gateway, shows rounds and trust
+    /// live, writes DIR/report.md and stops; without, it runs until Ctrl-C or SIGTERM.
+    /// A second run on the same DIR resumes the same network.
+    Devnet(devnet::DevnetArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A node reports its progress by default; the other commands only warn.
     let default_filter = match cli.command {
-        Command::Node(_) => "warn,poq_node=info",
+        Command::Node(_) | Command::Gateway(_) | Command::Worker(_) | Command::Devnet(_) => {
+            "warn,poq_node=info,poq=info"
+        }
         _ => "warn",
     };
     tracing_subscriber::fmt()
@@ -124,6 +143,9 @@ fn main() -> ExitCode {
         Command::Score(args) => score::run(&args),
         Command::Collect(args) => collect::run(&args),
         Command::Node(cmd) => node::run_node(&cmd),
+        Command::Gateway(args) => worker::run_gateway(&args),
+        Command::Worker(cmd) => worker::run_worker(&cmd),
+        Command::Devnet(args) => devnet::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

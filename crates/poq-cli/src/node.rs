@@ -108,6 +108,9 @@ pub struct InitArgs {
     /// The workload submits this many rounds in all (absent: no limit).
     #[arg(long)]
     workload_rounds: Option<u64>,
+    /// Validator i serves its HTTP API on 127.0.0.1:(api-base-port + i) (absent: none).
+    #[arg(long)]
+    api_base_port: Option<u16>,
 }
 
 /// `poq node run`.
@@ -149,6 +152,9 @@ pub struct RunArgs {
     /// Override: run no workload.
     #[arg(long)]
     no_workload: bool,
+    /// Override: serve the node's HTTP API here (POST /v1/poq/tx, /v1/poq/status, …).
+    #[arg(long)]
+    api: Option<SocketAddr>,
     /// Exit (0) once this height is applied.
     #[arg(long)]
     stop_at_height: Option<u64>,
@@ -240,6 +246,7 @@ fn run_init(a: &InitArgs) -> Result<()> {
         seed,
         base_port: a.base_port,
         workload: a.workload_rounds_per_block.map(|r| (r, a.workload_rounds)),
+        api_base_port: a.api_base_port,
     };
     let dirs = init(&a.dir, &spec).map_err(classify)?;
     for d in &dirs {
@@ -290,6 +297,9 @@ fn run_run(a: &RunArgs) -> Result<()> {
     }
     if a.no_workload {
         c.workload = None;
+    }
+    if let Some(v) = a.api {
+        c.api = Some(v);
     }
     c.validate()
         .map_err(|reason| NodeFailure(format!("{}: {reason}", a.dir.display()), 2))?;

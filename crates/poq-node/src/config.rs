@@ -75,6 +75,9 @@ pub struct NodeConfig {
     /// The in-process synthetic workload, if any.
     #[serde(default)]
     pub workload: Option<WorkloadConfig>,
+    /// Where the node's HTTP API listens (absent: no API).
+    #[serde(default)]
+    pub api: Option<SocketAddr>,
 }
 
 fn default_leader_timeout() -> u64 {

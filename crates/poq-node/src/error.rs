@@ -84,6 +84,22 @@ pub enum NodeError {
         /// What failed.
         reason: String,
     },
+    /// A request to another process's HTTP API failed.
+    #[error("{url}: {reason}")]
+    Client {
+        /// The URL (or path) asked.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A worker (inference, evaluator, gateway) could not do its job.
+    #[error("{role}: {reason}")]
+    Worker {
+        /// The role.
+        role: &'static str,
+        /// What failed.
+        reason: String,
+    },
 }
 
 /// A result with [`NodeError`].

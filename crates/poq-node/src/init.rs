@@ -24,6 +24,8 @@ pub struct InitSpec {
     pub base_port: u16,
     /// If set, validator 0 runs the synthetic workload: (rounds per block, rounds).
     pub workload: Option<(u64, Option<u64>)>,
+    /// If set, validator i serves its HTTP API on 127.0.0.1:(api_base_port + i).
+    pub api_base_port: Option<u16>,
 }
 
 /// Writes the network under `dir` (which must not hold a genesis yet); returns the
@@ -96,6 +98,9 @@ pub fn init(dir: &Path, spec: &InitSpec) -> Result<Vec<PathBuf>> {
                     rounds,
                     seed: 1,
                 }),
+            api: spec
+                .api_base_port
+                .map(|b| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), b + i as u16)),
         };
         config.write(&d.join("node.toml"))?;
         dirs.push(d);

@@ -6,6 +6,7 @@ use crate::config::NodeConfig;
 use crate::engine::{self, App as _, lock};
 use crate::error::{NodeError, Result};
 use crate::files::{read_genesis, read_key, read_participants};
+use crate::rpc::{self, NodeApi};
 use crate::simulation::consensus_key;
 use crate::store::Store;
 use crate::workload::Workload;
@@ -71,6 +72,13 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
             source,
         })?,
     );
+    let api_listener = match config.api {
+        Some(addr) => Some(std::net::TcpListener::bind(addr).map_err(|source| NodeError::Io {
+            path: PathBuf::from(addr.to_string()),
+            source,
+        })?),
+        None => None,
+    };
     let store = Store::open_or_create(&dir.join("ledger.redb"), &genesis)?;
     let network_id = *store.ledger().network();
     info!(height = store.ledger().height(), digest = %store.ledger().digest(), network = %network_id, "store opened");
@@ -112,6 +120,25 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
     let _n = genesis.validators.len();
     let result: Result<()> = cw_tokio::Runner::new(runtime).start(|context| async move {
         let stop_signal = stop.clone();
+        let (height_tx, height_rx) = tokio::sync::watch::channel(lock(&app_run).last_finalized());
+        let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
+        if let Some(listener) = api_listener {
+            let api = NodeApi::new(app_run.clone(), height_rx);
+            let served = listener
+                .set_nonblocking(true)
+                .and_then(|()| tokio::net::TcpListener::from_std(listener));
+            match served {
+                Ok(listener) => {
+                    info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "API listening");
+                    tokio::spawn(async move {
+                        if let Err(e) = rpc::serve(listener, api, async move { let _ = api_stopped.await; }).await {
+                            tracing::error!(error = %e, "the API server stopped");
+                        }
+                    });
+                }
+                Err(e) => tracing::error!(error = %e, "the API listener"),
+            }
+        }
         tokio::spawn(async move {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             tokio::select! {
@@ -143,6 +170,7 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
                 break Err(e);
             }
             let height = a.last_finalized();
+            height_tx.send_if_modified(|h| std::mem::replace(h, height) != height);
             if let Some(w) = work.as_mut()
                 && height != last_seen
             {
@@ -167,6 +195,7 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
                 break Ok(());
             }
         };
+        let _ = api_stop.send(());
         let _ = context.stop(0, Some(Duration::from_secs(5))).await;
         result
     });

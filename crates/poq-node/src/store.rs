@@ -13,26 +13,33 @@
 //! Tables: `meta` (`schema` u32, `network` 32 bytes, `height` u64, `digest` 32 bytes;
 //! little-endian), `state` (`ledger`: the [`poq_ledger::LedgerState`] as JSON),
 //! `blocks` (height → [`Block::encode`]), `digests` (height → 32 bytes), `events`
-//! (height → JSON array of [`poq_ledger::Event`]).
+//! (height → JSON array of [`poq_ledger::Event`]), `rounds` (round id → JSON
+//! [`RoundRecord`], written with the block that changed it), `requests` (a receipt's
+//! request hash → its round id).
 
 use crate::error::{NodeError, Result};
+use crate::history::{self, RoundRecord};
+use poq_core::RoundId;
 use poq_ledger::{Applied, Block, Genesis, Hash, Ledger};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("state");
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 const DIGESTS: TableDefinition<u64, &[u8]> = TableDefinition::new("digests");
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+const ROUNDS: TableDefinition<u64, &[u8]> = TableDefinition::new("rounds");
+const REQUESTS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("requests");
 
-/// The store layout's version.
-pub const SCHEMA: u32 = 1;
+/// The store layout's version (2: the `rounds` table).
+pub const SCHEMA: u32 = 2;
 
 /// A node's ledger on disk, with the ledger itself in memory.
 #[derive(Debug)]
 pub struct Store {
-    db: Database,
+    db: Arc<Database>,
     path: PathBuf,
     ledger: Ledger,
 }
@@ -75,7 +82,7 @@ impl Store {
                 source,
             })?;
         }
-        let db = Database::create(&tmp).map_err(|e| db_err(&tmp, e))?;
+        let db = Arc::new(Database::create(&tmp).map_err(|e| db_err(&tmp, e))?);
         let store = Store {
             db,
             path: tmp.clone(),
@@ -92,6 +99,8 @@ impl Store {
             txn.open_table(BLOCKS).map_err(|e| db_err(p, e))?;
             txn.open_table(DIGESTS).map_err(|e| db_err(p, e))?;
             txn.open_table(EVENTS).map_err(|e| db_err(p, e))?;
+            txn.open_table(ROUNDS).map_err(|e| db_err(p, e))?;
+            txn.open_table(REQUESTS).map_err(|e| db_err(p, e))?;
         }
         store.write_state(&txn, &store.ledger)?;
         txn.commit().map_err(|e| db_err(&store.path, e))?;
@@ -155,7 +164,7 @@ impl Store {
         }
         drop((meta, state, json, txn));
         Ok(Store {
-            db,
+            db: Arc::new(db),
             path: path.to_path_buf(),
             ledger,
         })
@@ -228,11 +237,51 @@ impl Store {
                 .map_err(|e| db_err(&p, e))?;
             let mut ev = txn.open_table(EVENTS).map_err(|e| db_err(&p, e))?;
             ev.insert(block.height, events.as_slice()).map_err(|e| db_err(&p, e))?;
+            let mut rounds = txn.open_table(ROUNDS).map_err(|e| db_err(&p, e))?;
+            let mut failed = None;
+            let changed = history::update(block, &applied, &next, &mut |id| match rounds
+                .get(id.0)
+                .map(|v| v.map(|v| serde_json::from_slice::<RoundRecord>(v.value())))
+            {
+                Ok(Some(Ok(r))) => Some(r),
+                Ok(None) => None,
+                Ok(Some(Err(e))) => {
+                    failed = Some(corrupt(&p, format!("round {}: {e}", id.0)));
+                    None
+                }
+                Err(e) => {
+                    failed = Some(db_err(&p, e));
+                    None
+                }
+            });
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            let mut requests = txn.open_table(REQUESTS).map_err(|e| db_err(&p, e))?;
+            for (id, record) in changed {
+                if record.submitted == block.height {
+                    requests
+                        .insert(&record.receipt.request.0, id.0)
+                        .map_err(|e| db_err(&p, e))?;
+                }
+                let json =
+                    serde_json::to_vec(&record).map_err(|e| corrupt(&p, format!("encoding round {}: {e}", id.0)))?;
+                rounds.insert(id.0, json.as_slice()).map_err(|e| db_err(&p, e))?;
+            }
         }
         self.write_state(&txn, &next)?;
         txn.commit().map_err(|e| db_err(&p, e))?;
         self.ledger = next;
         Ok(Some(applied))
+    }
+
+    /// A reader of the stored blocks, events and rounds that needs no access to the
+    /// store itself (redb serves reads beside the writer).
+    pub fn reader(&self) -> Reader {
+        Reader {
+            db: self.db.clone(),
+            path: self.path.clone(),
+        }
     }
 
     /// The stored block at `height`.
@@ -315,5 +364,70 @@ impl Store {
             ));
         }
         Ok(*replay.digest())
+    }
+}
+
+/// Reads a store beside its writer ([`Store::reader`]).
+#[derive(Debug, Clone)]
+pub struct Reader {
+    db: Arc<Database>,
+    path: PathBuf,
+}
+
+impl Reader {
+    /// The record of round `id`, if it was ever submitted.
+    pub fn round(&self, id: RoundId) -> Result<Option<RoundRecord>> {
+        let p = &self.path;
+        let txn = self.db.begin_read().map_err(|e| db_err(p, e))?;
+        let rounds = txn.open_table(ROUNDS).map_err(|e| db_err(p, e))?;
+        let Some(v) = rounds.get(id.0).map_err(|e| db_err(p, e))? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(v.value())
+            .map(Some)
+            .map_err(|e| corrupt(p, format!("round {}: {e}", id.0)))
+    }
+
+    /// The record of the round that carries the receipt for `request`.
+    pub fn round_of_request(&self, request: &Hash) -> Result<Option<RoundRecord>> {
+        let p = &self.path;
+        let txn = self.db.begin_read().map_err(|e| db_err(p, e))?;
+        let requests = txn.open_table(REQUESTS).map_err(|e| db_err(p, e))?;
+        let Some(id) = requests.get(&request.0).map_err(|e| db_err(p, e))? else {
+            return Ok(None);
+        };
+        let id = RoundId(id.value());
+        drop((requests, txn));
+        self.round(id)
+    }
+
+    /// The `limit` most recent rounds (by id, newest first), at most those below
+    /// `before` when given.
+    pub fn recent_rounds(&self, limit: usize, before: Option<RoundId>) -> Result<Vec<RoundRecord>> {
+        let p = &self.path;
+        let txn = self.db.begin_read().map_err(|e| db_err(p, e))?;
+        let rounds = txn.open_table(ROUNDS).map_err(|e| db_err(p, e))?;
+        let range = match before {
+            Some(b) => rounds.range(..b.0),
+            None => rounds.range(0..),
+        }
+        .map_err(|e| db_err(p, e))?;
+        let mut out = Vec::new();
+        for entry in range.rev().take(limit) {
+            let (k, v) = entry.map_err(|e| db_err(p, e))?;
+            out.push(serde_json::from_slice(v.value()).map_err(|e| corrupt(p, format!("round {}: {e}", k.value())))?);
+        }
+        Ok(out)
+    }
+
+    /// The stored events of the block at `height`, as JSON.
+    pub fn events_json(&self, height: u64) -> Result<Option<Vec<u8>>> {
+        let p = &self.path;
+        let txn = self.db.begin_read().map_err(|e| db_err(p, e))?;
+        let events = txn.open_table(EVENTS).map_err(|e| db_err(p, e))?;
+        Ok(events
+            .get(height)
+            .map_err(|e| db_err(p, e))?
+            .map(|v| v.value().to_vec()))
     }
 }
