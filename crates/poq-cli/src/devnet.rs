@@ -164,8 +164,13 @@ fn create(a: &DevnetArgs, dir: &Path) -> Result<Devnet> {
         committee_size: a.committee,
         params: Params {
             draw_delay: 1,
-            commit_blocks: if a.synthetic { 40 } else { 200 },
-            reveal_blocks: if a.synthetic { 20 } else { 60 },
+            // Blocks come many times a second; a real model answers in seconds and
+            // scores in fractions of one on a loaded CPU, so the windows (and the life
+            // of a receipt, below) are long enough for the slowest honest participant.
+            // A round closes as soon as every member has revealed.
+            commit_blocks: if a.synthetic { 40 } else { 600 },
+            reveal_blocks: if a.synthetic { 20 } else { 300 },
+            max_ttl: if a.synthetic { 256 } else { 20_000 },
             ..Params::default()
         },
         trust,
@@ -339,6 +344,8 @@ fn create(a: &DevnetArgs, dir: &Path) -> Result<Devnet> {
             inference_urls.join(","),
             "--labels".into(),
             path_arg(&labels_path),
+            "--ttl".into(),
+            (if a.synthetic { 64 } else { 10_000 }).to_string(),
         ],
     });
     // The faucet's key is not needed by any process: the genesis funds the gateway.

@@ -261,7 +261,7 @@ fn run_evaluator(a: &EvaluatorArgs) -> Result<()> {
         seed: a.seed,
         gateways: BTreeMap::new(),
         default_gateway: Some(status_gateway),
-        ttl: 32,
+        ttl: 128,
         state: a.state.clone(),
     };
     runtime()?.block_on(async {
