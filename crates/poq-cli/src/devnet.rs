@@ -81,6 +81,10 @@ pub struct DevnetArgs {
     /// Model cache directory (default: $POQ_CACHE_DIR, else $XDG_CACHE_HOME/poq).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// Write the network into DIR and exit, starting nothing (DIR/devnet.json lists each
+    /// process's `poq` arguments, to run them by hand or under another supervisor).
+    #[arg(long)]
+    init_only: bool,
 }
 
 /// One child process of the devnet.
@@ -437,6 +441,10 @@ pub fn run(a: &DevnetArgs) -> Result<()> {
     } else {
         create(a, &dir)?
     };
+    if a.init_only {
+        println!("{}", dir.join("devnet.json").display());
+        return Ok(());
+    }
     let exe = std::env::current_exe().context("finding the poq binary")?;
     let mut children = Vec::new();
     for c in &devnet.children {

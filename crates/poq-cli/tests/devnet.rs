@@ -106,6 +106,86 @@ fn prompts() -> Vec<String> {
         .collect()
 }
 
+/// Debian's chromium, installed with apt-get when it is missing.
+fn chromium() -> String {
+    for c in ["chromium", "chromium-browser"] {
+        if Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return c.to_string();
+        }
+    }
+    let install = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let ok = install(&["install", "-y", "--no-install-recommends", "chromium"])
+        || (install(&["update"]) && install(&["install", "-y", "--no-install-recommends", "chromium"]));
+    assert!(
+        ok,
+        "chromium is missing and `apt-get install chromium` failed: install it to run the dashboard test"
+    );
+    "chromium".to_string()
+}
+
+/// The dashboard in a real headless browser: it loads, runs its script without an
+/// error, and shows the rounds; a screenshot is kept in the test's output directory.
+fn dashboard_in_chromium(url: &str) {
+    let browser = chromium();
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let profile = tempfile::tempdir().unwrap();
+    let common = |extra: &[String]| {
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--virtual-time-budget=4000",
+            "--window-size=1400,1000",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.extend_from_slice(extra);
+        args.push(format!("{url}/"));
+        let o = Command::new(&browser).args(&args).output().expect("run chromium");
+        assert!(
+            o.status.success(),
+            "chromium failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o
+    };
+    let dom = common(&["--dump-dom".to_string()]);
+    let html = String::from_utf8_lossy(&dom.stdout);
+    let stderr = String::from_utf8_lossy(&dom.stderr);
+    assert!(!stderr.contains("Uncaught"), "the page threw: {stderr}");
+    assert!(html.contains("data-errors=\"0\""), "the page counted errors: {html}");
+    assert!(html.contains("data-refreshed="), "the page never refreshed: {html}");
+    let shown = html.matches("data-round=").count();
+    assert!(shown >= 5, "the page shows {shown} rounds: {html}");
+    assert!(
+        html.contains("malicious: boosting"),
+        "the page does not tell malicious evaluators apart"
+    );
+    let shot = out.join("dashboard.png");
+    common(&[format!("--screenshot={}", shot.display())]);
+    let bytes = std::fs::read(&shot).expect("the screenshot");
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+        "the screenshot is not a picture"
+    );
+    eprintln!("dashboard screenshot: {}", shot.display());
+}
+
 #[test]
 fn devnet_serves_openai_with_proof_and_resumes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -249,6 +329,7 @@ fn devnet_serves_openai_with_proof_and_resumes() {
         best_malicious < worst_honest,
         "malicious {malicious:?} vs honest {honest:?}"
     );
+    dashboard_in_chromium(&url);
     let (_, t) = get(&format!("{url}/v1/poq/status"));
     let height = serde_json::from_str::<Value>(&t).unwrap()["height"].as_u64().unwrap();
     stop(d);
