@@ -66,6 +66,11 @@ pub struct DevnetArgs {
     /// rounds live, write DIR/report.md, and stop.
     #[arg(long)]
     requests: Option<usize>,
+    /// With --requests N: measure instead of report: the gateway's overhead over a
+    /// direct inference call (p50), then finalized rounds per second and
+    /// request-to-finalized latency with N requests; writes DIR/bench.json.
+    #[arg(long, requires = "requests")]
+    bench: bool,
     /// Prompts in flight at once while driving requests.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
@@ -470,6 +475,7 @@ pub fn run(a: &DevnetArgs) -> Result<()> {
         wait_ready(&http, &devnet.gateway, ready, &stop).await?;
         println!("gateway: {}", devnet.gateway);
         match a.requests {
+            Some(n) if a.bench => crate::bench::bench(&http, &devnet, &dir, n, a.concurrency).await,
             Some(n) => crate::drive::drive(&http, &devnet, &dir, n, a.concurrency, &stop).await,
             None => {
                 while !stop.load(Ordering::Relaxed) {

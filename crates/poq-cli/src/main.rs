@@ -8,6 +8,7 @@
 // Library and binary code never unwraps; tests may.
 #![deny(clippy::unwrap_used)]
 
+mod bench;
 mod collect;
 mod demo;
 mod devnet;

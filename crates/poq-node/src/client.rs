@@ -168,6 +168,13 @@ impl NodeClient {
         }
     }
 
+    /// The rounds submitted or closed above height `after`.
+    pub async fn changes(&self, after: u64) -> Result<crate::rpc::view::ChangesView> {
+        self.get(&format!("/v1/poq/changes?after={after}"), REQUEST_TIMEOUT)
+            .await?
+            .map_err(|r| client_error("/v1/poq/changes", r.message))
+    }
+
     /// The newest `limit` rounds.
     pub async fn rounds(&self, limit: usize) -> Result<Vec<RoundRecord>> {
         self.get(&format!("/v1/poq/rounds?limit={limit}"), REQUEST_TIMEOUT)

@@ -401,6 +401,39 @@ impl Reader {
         self.round(id)
     }
 
+    /// The rounds submitted or closed by the blocks above `after`, up to `max_heights`
+    /// blocks of them: (the last height covered, the rounds submitted there, the rounds
+    /// closed there), each round as it stands now.
+    pub fn changes(&self, after: u64, max_heights: u64) -> Result<(u64, Vec<RoundRecord>, Vec<RoundRecord>)> {
+        use poq_ledger::Event;
+        let p = &self.path;
+        let txn = self.db.begin_read().map_err(|e| db_err(p, e))?;
+        let events = txn.open_table(EVENTS).map_err(|e| db_err(p, e))?;
+        let rounds = txn.open_table(ROUNDS).map_err(|e| db_err(p, e))?;
+        let to = after.saturating_add(max_heights);
+        let (mut last, mut submitted, mut closed) = (after, Vec::new(), Vec::new());
+        for entry in events.range(after + 1..=to).map_err(|e| db_err(p, e))? {
+            let (h, v) = entry.map_err(|e| db_err(p, e))?;
+            last = h.value();
+            let evs: Vec<Event> =
+                serde_json::from_slice(v.value()).map_err(|e| corrupt(p, format!("events at {last}: {e}")))?;
+            for e in evs {
+                let (id, into) = match &e {
+                    Event::Submitted { round, .. } => (*round, &mut submitted),
+                    Event::Finalized { outcome, .. } => (outcome.round, &mut closed),
+                    Event::Expired { expiry, .. } => (expiry.round, &mut closed),
+                    _ => continue,
+                };
+                if let Some(r) = rounds.get(id.0).map_err(|e| db_err(p, e))? {
+                    into.push(
+                        serde_json::from_slice(r.value()).map_err(|e| corrupt(p, format!("round {}: {e}", id.0)))?,
+                    );
+                }
+            }
+        }
+        Ok((last, submitted, closed))
+    }
+
     /// The `limit` most recent rounds (by id, newest first), at most those below
     /// `before` when given.
     pub fn recent_rounds(&self, limit: usize, before: Option<RoundId>) -> Result<Vec<RoundRecord>> {

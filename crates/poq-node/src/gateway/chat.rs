@@ -112,28 +112,16 @@ pub fn poq_object(receipt: &Receipt, record: Option<&RoundRecord>) -> Value {
 }
 
 /// Waits until the round of `request` is on the ledger (and closed, if `closed`), up
-/// to `timeout`; the last record seen (`None` if it never landed).
+/// to `timeout`; the last record seen (`None` if it never landed). The gateway's
+/// follower tells every waiter at once, so waiting costs the ledger nothing.
 async fn wait_round(gw: &Gateway, request: &Hash, closed: bool, timeout: Duration) -> Option<RoundRecord> {
-    let deadline = Instant::now() + timeout;
-    let mut last = None;
-    loop {
-        if let Ok(Some(r)) = gw.node.round_of_request(request).await {
-            let done = !closed || r.status != RoundStatus::Pending;
-            last = Some(r);
-            if done {
-                return last;
-            }
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return last;
-        }
-        let h = gw.height.load(Ordering::Relaxed);
-        // Wake at the next block (or in 200 ms when the ledger is unreachable).
-        if gw.node.wait(h + 1, left.min(Duration::from_secs(2))).await.is_err() {
-            tokio::time::sleep(left.min(Duration::from_millis(200))).await;
-        }
-    }
+    let Some(mut rx) = gw.subscribe(request) else {
+        // Not followed (the gateway is at its limit): ask the ledger once.
+        return gw.node.round_of_request(request).await.ok().flatten();
+    };
+    let done = |r: &Option<RoundRecord>| r.as_ref().is_some_and(|r| !closed || r.status != RoundStatus::Pending);
+    let _ = tokio::time::timeout(timeout, rx.wait_for(done)).await;
+    rx.borrow().clone()
 }
 
 struct Answered {

@@ -4,13 +4,14 @@ use super::content_store::ContentStore;
 use super::metrics::Metrics;
 use super::pool::{Pool, Worker};
 use crate::client::NodeClient;
-use crate::history::RoundStatus;
+use crate::history::RoundRecord;
 use poq_ledger::{Hash, Keypair, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 /// How a gateway runs.
 #[derive(Debug, Clone)]
@@ -73,8 +74,15 @@ pub struct Gateway {
     pub(super) height: Arc<AtomicU64>,
     pub(super) counter: Arc<AtomicU64>,
     pub(super) trust: Arc<Mutex<VecDeque<TrustSample>>>,
-    /// request → when it arrived, for rounds not seen closed yet.
-    pub(super) watched: Arc<Mutex<HashMap<Hash, Instant>>>,
+    /// request → its waiter, for rounds this gateway submitted and has not seen close.
+    pub(super) watched: Arc<Mutex<HashMap<Hash, Waiter>>>,
+}
+
+/// What the follower tells the requests waiting on a round.
+#[derive(Debug)]
+pub(super) struct Waiter {
+    since: Instant,
+    record: watch::Sender<Option<RoundRecord>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -124,11 +132,19 @@ impl Gateway {
         lock(&self.trust).iter().cloned().collect()
     }
 
+    /// Starts following the round of `request` (submitted at `since`).
     pub(super) fn watch(&self, request: Hash, since: Instant) {
         let mut w = lock(&self.watched);
         if w.len() < MAX_WATCHED {
-            w.insert(request, since);
+            let (record, _) = watch::channel(None);
+            w.insert(request, Waiter { since, record });
         }
+    }
+
+    /// The round of `request` as the follower last saw it, as it changes (`None` if the
+    /// gateway does not follow it).
+    pub(super) fn subscribe(&self, request: &Hash) -> Option<watch::Receiver<Option<RoundRecord>>> {
+        lock(&self.watched).get(request).map(|w| w.record.subscribe())
     }
 
     /// Asks each worker URL for its identity; returns how many answered.
@@ -163,10 +179,12 @@ impl Gateway {
 }
 
 /// The follower: keeps the height, the ledger's counters, the workers' reward history
-/// and the trust samples current, and times the close of the gateway's own rounds.
+/// and the trust samples current, and tells the requests waiting on the gateway's own
+/// rounds when those land and close (one `changes` call per block for all of them).
 /// Returns when `stop` is set.
 pub async fn follow(gw: Gateway, stop: Arc<std::sync::atomic::AtomicBool>) {
     let mut last_sample = 0u64;
+    let mut cursor: Option<u64> = None;
     let mut last_discover = Instant::now() - Duration::from_secs(60);
     while !stop.load(Ordering::Relaxed) {
         if last_discover.elapsed() >= Duration::from_secs(5) || gw.pool().workers().len() < gw.config.inference.len() {
@@ -216,19 +234,29 @@ pub async fn follow(gw: Gateway, stop: Arc<std::sync::atomic::AtomicBool>) {
                 }
             }
         }
-        // Time the close of watched rounds (a bounded number per pass).
-        let batch: Vec<(Hash, Instant)> = lock(&gw.watched).iter().take(64).map(|(h, t)| (*h, *t)).collect();
-        for (request, since) in batch {
-            match gw.node.round_of_request(&request).await {
-                Ok(Some(r)) if r.status != RoundStatus::Pending => {
-                    m.finalize_seconds.observe(since.elapsed().as_secs_f64());
-                    lock(&gw.watched).remove(&request);
-                }
-                Ok(None) if since.elapsed() > Duration::from_secs(600) => {
-                    lock(&gw.watched).remove(&request);
-                }
-                _ => {}
+        // Tell the waiters what the new blocks did to their rounds.
+        let mut at = *cursor.get_or_insert(status.height);
+        while at < status.height {
+            let Ok(c) = gw.node.changes(at).await else { break };
+            if c.height <= at {
+                break;
             }
+            at = c.height;
+            let mut w = lock(&gw.watched);
+            for r in c.submitted {
+                if let Some(x) = w.get(&r.receipt.request) {
+                    x.record.send_replace(Some(r));
+                }
+            }
+            for r in c.closed {
+                if let Some(x) = w.remove(&r.receipt.request) {
+                    m.finalize_seconds.observe(x.since.elapsed().as_secs_f64());
+                    x.record.send_replace(Some(r));
+                }
+            }
+            // Rounds that never landed (their receipt expired) are forgotten in time.
+            w.retain(|_, x| x.since.elapsed() < Duration::from_secs(900));
         }
+        cursor = Some(at);
     }
 }

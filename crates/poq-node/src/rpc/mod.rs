@@ -7,6 +7,7 @@
 //!   GET  /v1/poq/wait?height=H&timeout_ms=T   the status once height ≥ H (bounded wait)
 //!   GET  /v1/poq/rounds/{id}     the round as the ledger holds it (every signed commit and reveal)
 //!   GET  /v1/poq/requests/{hash} the round that carries a receipt's request
+//!   GET  /v1/poq/changes?after=H the rounds submitted or closed above height H (≤ 256 blocks)
 //!   GET  /v1/poq/rounds?limit=N&before=ID     the newest rounds
 //!   GET  /v1/poq/nodes           every registered key: roles, balance, bond, trust, rounds
 //!   GET  /health                 {"status":"ok"}
@@ -19,4 +20,4 @@
 mod server;
 pub mod view;
 
-pub use server::{MAX_DUTY_KEYS, MAX_LIST, MAX_WAIT, NodeApi, router, serve};
+pub use server::{MAX_CHANGE_HEIGHTS, MAX_DUTY_KEYS, MAX_LIST, MAX_WAIT, NodeApi, router, serve};

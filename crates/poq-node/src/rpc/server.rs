@@ -143,6 +143,26 @@ async fn request(State(api): State<NodeApi>, Path(hash): Path<String>) -> Respon
     }
 }
 
+/// The most blocks one changes answer covers.
+pub const MAX_CHANGE_HEIGHTS: u64 = 256;
+
+#[derive(Deserialize)]
+struct ChangesQuery {
+    after: u64,
+}
+
+async fn changes(State(api): State<NodeApi>, Query(q): Query<ChangesQuery>) -> Response {
+    match api.reader.changes(q.after, MAX_CHANGE_HEIGHTS) {
+        Ok((height, submitted, closed)) => Json(view::ChangesView {
+            height,
+            submitted,
+            closed,
+        })
+        .into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
 #[derive(Deserialize)]
 struct ListQuery {
     limit: Option<usize>,
@@ -208,6 +228,7 @@ pub fn router(api: NodeApi) -> Router {
         .route("/v1/poq/rounds", get(rounds))
         .route("/v1/poq/rounds/{id}", get(round))
         .route("/v1/poq/requests/{hash}", get(request))
+        .route("/v1/poq/changes", get(changes))
         .route("/v1/poq/nodes", get(nodes))
         .route("/health", get(health))
         .layer(DefaultBodyLimit::max(MAX_TX_BYTES + 1024))

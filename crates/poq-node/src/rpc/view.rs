@@ -208,3 +208,14 @@ pub fn duties(ledger: &Ledger, keys: &[PublicKey]) -> DutiesView {
         rounds,
     }
 }
+
+/// `GET /v1/poq/changes?after=H`: the rounds the blocks above `H` submitted or closed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangesView {
+    /// The last height covered (`H` when no block above it is applied yet).
+    pub height: u64,
+    /// Rounds submitted in those blocks.
+    pub submitted: Vec<crate::history::RoundRecord>,
+    /// Rounds closed in those blocks.
+    pub closed: Vec<crate::history::RoundRecord>,
+}
