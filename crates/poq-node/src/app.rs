@@ -54,6 +54,7 @@ pub struct NodeApp {
     observer: Option<SyncSender<Finalized>>,
     fatal: Option<NodeError>,
     dropped_notifications: u64,
+    stopping: bool,
 }
 
 impl NodeApp {
@@ -67,6 +68,7 @@ impl NodeApp {
             observer: None,
             fatal: None,
             dropped_notifications: 0,
+            stopping: false,
         }
     }
 
@@ -94,6 +96,12 @@ impl NodeApp {
     /// The fatal error, if one stopped the node.
     pub fn fatal_error(&self) -> Option<&NodeError> {
         self.fatal.as_ref()
+    }
+
+    /// Marks the node as shutting down: the engine's actors stopping from now on are the
+    /// shutdown itself, not a failure.
+    pub fn stopping(&mut self) {
+        self.stopping = true;
     }
 
     /// Takes the fatal error, if any.
@@ -197,6 +205,10 @@ impl App for NodeApp {
     }
 
     fn fatal(&mut self, error: NodeError) {
+        if self.stopping {
+            debug!(error = %error, "stopped while shutting down");
+            return;
+        }
         tracing::error!(error = %error, "fatal");
         if self.fatal.is_none() {
             self.fatal = Some(error);

@@ -196,6 +196,7 @@ pub fn run(opts: RunOptions) -> Result<RunSummary> {
             }
         };
         let _ = api_stop.send(());
+        lock(&app_run).stopping();
         let _ = context.stop(0, Some(Duration::from_secs(5))).await;
         result
     });

@@ -32,7 +32,7 @@ use futures::StreamExt as _;
 use poq_ledger::{Block, Hash, Tx};
 use std::collections::HashSet;
 use std::time::Duration;
-use tracing::{debug, error, warn};
+use tracing::{debug, error};
 
 /// The p2p channels every validator registers (all must agree).
 pub mod channels {
@@ -381,8 +381,8 @@ where
             .get(idx)
             .copied()
             .unwrap_or("an actor");
-        warn!(?res, actor, "a validator actor exited");
-        // The node cannot go on without it: make the run loop stop with an error.
+        // The node cannot go on without it: make the run loop stop with an error (the
+        // app logs it, unless the node is shutting down and this is the shutdown).
         lock(&app).fatal(NodeError::Engine {
             reason: format!("the engine's {actor} stopped ({res:?})"),
         });
