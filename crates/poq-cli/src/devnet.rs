@@ -27,7 +27,6 @@ use poq_node::files::{write_genesis, write_key};
 use poq_node::testnet::{Testnet, TestnetSpec};
 use poq_node::workload::Behaviour;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -428,18 +427,17 @@ pub fn stop_all(children: &mut [(String, Child)], grace: Duration) {
     }
 }
 
-/// Waits until the gateway answers and knows a model, up to `timeout`.
+/// Waits until the gateway is healthy (it reached a ledger node and knows an inference
+/// worker), up to `timeout`.
 async fn wait_ready(http: &reqwest::Client, gateway: &str, timeout: Duration, stop: &AtomicBool) -> Result<()> {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
         if let Ok(r) = http
-            .get(format!("{gateway}/v1/models"))
+            .get(format!("{gateway}/health"))
             .timeout(Duration::from_secs(2))
             .send()
             .await
-            && let Ok(b) = r.bytes().await
-            && let Ok(v) = serde_json::from_slice::<Value>(&b)
-            && v["data"].as_array().is_some_and(|d| !d.is_empty())
+            && r.status().is_success()
         {
             return Ok(());
         }

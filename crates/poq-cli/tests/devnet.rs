@@ -18,6 +18,23 @@ struct Devnet {
     url: String,
 }
 
+/// Stops the devnet (SIGTERM: it stops its children) if the test ends without
+/// [`stop`], so a failing assertion leaves no process behind.
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            use nix::sys::signal::{Signal, kill};
+            let _ = kill(nix::unistd::Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn start(dir: &Path) -> Devnet {
     let mut child = Command::new(env!("CARGO_BIN_EXE_poq"))
         .args(["devnet", "--dir", dir.to_str().unwrap(), "--synthetic", "--seed", "5"])
@@ -37,7 +54,11 @@ fn start(dir: &Path) -> Devnet {
     match rx.recv_timeout(Duration::from_secs(180)) {
         Ok(url) => Devnet { child, url },
         Err(_) => {
-            let _ = child.kill();
+            // Dropping it stops it and its children.
+            drop(Devnet {
+                child,
+                url: String::new(),
+            });
             panic!(
                 "the devnet printed no gateway line within 180 s (logs in {})",
                 dir.display()
@@ -46,7 +67,8 @@ fn start(dir: &Path) -> Devnet {
     }
 }
 
-fn stop(mut d: Devnet) {
+fn stop(d: Devnet) {
+    let mut d = d;
     use nix::sys::signal::{Signal, kill};
     kill(nix::unistd::Pid::from_raw(d.child.id() as i32), Signal::SIGTERM).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -269,7 +291,7 @@ fn devnet_serves_openai_with_proof_and_resumes() {
     assert_eq!(err(s, &t, "messages"), 400);
     let big = format!(
         r#"{{"messages": [{{"role": "user", "content": "{}"}}]}}"#,
-        "a".repeat(2 << 20)
+        "a".repeat((1 << 20) + 1024)
     );
     let (s, t) = post(&chat_url, &big);
     assert_eq!(err(s, &t, "body_too_large"), 413);

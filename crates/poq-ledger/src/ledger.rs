@@ -291,6 +291,12 @@ impl Ledger {
         accounts + self.s.treasury as i128 + self.escrow() as i128
     }
 
+    /// [`Ledger::check`] of a decoded transaction whose signature the caller verified
+    /// (a node's API does, outside its application's lock).
+    pub fn check_verified(&self, tx: &Tx, hash: Hash) -> Result<(), Rejection> {
+        self.check_tx(tx, hash, self.s.height + 1, true).map(|_| ())
+    }
+
     /// Checks a transaction as if included in the next block (what a node answers a
     /// client that submits it).
     pub fn check(&self, bytes: &[u8]) -> Result<Tx, Rejection> {

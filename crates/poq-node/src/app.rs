@@ -112,12 +112,23 @@ impl NodeApp {
     /// Admits a transaction from a client and queues it for the peers.
     pub fn submit(&mut self, tx: Vec<u8>) -> Result<Hash, Refusal> {
         let hash = self.mempool.add(tx.clone(), self.store.ledger())?;
+        self.queue_relay(tx);
+        Ok(hash)
+    }
+
+    /// [`NodeApp::submit`] of a decoded transaction whose signature the caller verified.
+    pub fn submit_verified(&mut self, bytes: Vec<u8>, tx: Tx) -> Result<Hash, Refusal> {
+        let hash = self.mempool.add_checked(bytes.clone(), tx, self.store.ledger())?;
+        self.queue_relay(bytes);
+        Ok(hash)
+    }
+
+    fn queue_relay(&mut self, tx: Vec<u8>) {
         if self.relay.len() >= self.limits.relay_queue {
             // The peers will still see it when this validator proposes it.
             self.relay.pop_front();
         }
         self.relay.push_back(tx);
-        Ok(hash)
     }
 }
 

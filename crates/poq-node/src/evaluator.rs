@@ -3,7 +3,7 @@
 //!
 //! Each pass it asks a node which open rounds its identities sit on the committee of
 //! (`POST /v1/poq/duties`), fetches each new round's bytes from the gateway that
-//! submitted it, checks them against the receipt on the ledger, scores them once, and
+//! submitted it (by its key in `gateways`, else from `default_gateway`), checks them against the receipt on the ledger, scores them once, and
 //! sends one commit per identity while commits are accepted and the matching reveal
 //! once reveals are. With `--attack`, the identities marked malicious transform their
 //! honest score with poq-core's attack (the same code the simulator runs), seeded per
@@ -30,6 +30,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The largest round content an evaluator reads from a gateway.
+pub const MAX_CONTENT: u64 = 4 << 20;
 
 /// Blocks after which an unanswered commit or reveal is sent again.
 pub const RESEND_AFTER: u64 = 4;
@@ -78,6 +81,9 @@ pub struct EvaluatorWorker {
 struct State {
     /// (round, key) → what it committed to.
     pledges: BTreeMap<String, Pledge>,
+    /// (round, key) of identities the attack keeps silent in that round.
+    #[serde(default)]
+    silent: BTreeSet<String>,
 }
 
 fn slot(round: RoundId, key: &PublicKey) -> String {
@@ -142,7 +148,19 @@ impl EvaluatorWorker {
                 resp.status()
             )));
         }
+        if resp.content_length().is_some_and(|n| n > MAX_CONTENT) {
+            return Err(worker_err(format!(
+                "content of round {} is over {MAX_CONTENT} bytes",
+                duty.round.0
+            )));
+        }
         let body = resp.bytes().await.map_err(|e| worker_err(e.to_string()))?;
+        if body.len() as u64 > MAX_CONTENT {
+            return Err(worker_err(format!(
+                "content of round {} is over {MAX_CONTENT} bytes",
+                duty.round.0
+            )));
+        }
         let content: Content = serde_json::from_slice(&body).map_err(|e| worker_err(e.to_string()))?;
         if !content.matches(&duty.receipt) {
             return Err(worker_err(format!(
@@ -189,7 +207,13 @@ impl EvaluatorWorker {
                     continue;
                 }
             };
-            height = duties.height.max(height);
+            if duties.height < height {
+                // A node behind the one asked before (after a failover): its view would
+                // make open rounds look closed. Ask again.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            height = duties.height;
             let expires = height + self.ttl;
             let mut txs = Vec::new();
             let mut dirty = false;
@@ -215,17 +239,26 @@ impl EvaluatorWorker {
                         duty.commit_open && !duty.members[*pos].committed && due(&sent, i.key.public(), 0)
                     })
                     .collect();
-                let unpledged = need_commit
-                    .iter()
-                    .any(|(_, i)| !state.pledges.contains_key(&slot(duty.round, &i.key.public())));
-                if unpledged {
-                    let (honest, cost) = match self.score(&http, duty).await {
-                        Ok(s) => s,
+                let decided = |k: &PublicKey| {
+                    let s = slot(duty.round, k);
+                    state.pledges.contains_key(&s) || state.silent.contains(&s)
+                };
+                let unpledged = need_commit.iter().any(|(_, i)| !decided(&i.key.public()));
+                // A round is scored once: what an identity pledged is never replaced
+                // (its commitment binds it), and a scoring failure leaves the reveals
+                // this pass owes to go out below.
+                let scored = if unpledged {
+                    match self.score(&http, duty).await {
+                        Ok(s) => Some(s),
                         Err(e) => {
                             tracing::warn!(round = duty.round.0, error = %e, "cannot score");
-                            continue;
+                            None
                         }
-                    };
+                    }
+                } else {
+                    None
+                };
+                if let Some((honest, cost)) = scored {
                     let members: Vec<Member> = mine
                         .iter()
                         .map(|(pos, i)| Member {
@@ -249,13 +282,20 @@ impl EvaluatorWorker {
                     let mut out = Vec::new();
                     attack::apply(&self.attack, &members, &history, &mut rng, &mut out);
                     for ((_, i), reported) in mine.iter().zip(out) {
-                        // A silent member pledges nothing and sends nothing.
-                        if let Some(score) = reported {
-                            state
-                                .pledges
-                                .insert(slot(duty.round, &i.key.public()), Pledge { score, cost });
-                            dirty = true;
+                        let s = slot(duty.round, &i.key.public());
+                        if state.pledges.contains_key(&s) || state.silent.contains(&s) {
+                            continue;
                         }
+                        // A silent member pledges nothing and sends nothing.
+                        match reported {
+                            Some(score) => {
+                                state.pledges.insert(s, Pledge { score, cost });
+                            }
+                            None => {
+                                state.silent.insert(s);
+                            }
+                        }
+                        dirty = true;
                     }
                 }
                 for (_, i) in &need_commit {
@@ -301,16 +341,19 @@ impl EvaluatorWorker {
                     }
                 }
             }
-            // Forget rounds that closed.
+            // Forget rounds that closed (this answer is at least as new as any before, so
+            // a round missing from it is not open any more).
             let open: BTreeSet<u64> = duties.rounds.iter().map(|d| d.round.0).collect();
-            let before = state.pledges.len();
-            state.pledges.retain(|k, _| {
+            let is_open = |k: &String| {
                 k.split(':')
                     .next()
                     .and_then(|r| r.parse().ok())
                     .is_some_and(|r: u64| open.contains(&r))
-            });
-            dirty |= state.pledges.len() != before;
+            };
+            let before = state.pledges.len() + state.silent.len();
+            state.pledges.retain(|k, _| is_open(k));
+            state.silent.retain(is_open);
+            dirty |= state.pledges.len() + state.silent.len() != before;
             sent.retain(|(r, _, _), _| open.contains(&r.0));
             if dirty {
                 // Durable before any commit that depends on it leaves.

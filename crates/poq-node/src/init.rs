@@ -53,6 +53,17 @@ pub fn init(dir: &Path, spec: &InitSpec) -> Result<Vec<PathBuf>> {
             ),
         });
     }
+    if let Some(b) = spec.api_base_port
+        && usize::from(b) + spec.testnet.validators > usize::from(u16::MAX)
+    {
+        return Err(NodeError::Config {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "--api-base-port {b} leaves no room for {} validators",
+                spec.testnet.validators
+            ),
+        });
+    }
     let net = Testnet::new(&spec.testnet, &spec.seed);
     net.genesis.validate()?;
     std::fs::create_dir_all(dir).map_err(|source| NodeError::Io {

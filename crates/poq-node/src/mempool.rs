@@ -96,6 +96,12 @@ impl Mempool {
         self.admit(bytes, |b| ledger.check(b))
     }
 
+    /// Admits a client's transaction whose signature the caller verified, on the rest of
+    /// [`Ledger::check`]; returns its hash.
+    pub fn add_checked(&mut self, bytes: Vec<u8>, tx: Tx, ledger: &Ledger) -> Result<Hash, Refusal> {
+        self.admit(bytes, |b| ledger.check_verified(&tx, Tx::hash_bytes(b)).map(|()| tx))
+    }
+
     /// Admits a peer's `bytes` on the ledger's precheck; returns its hash.
     pub fn add_relayed(&mut self, bytes: Vec<u8>, ledger: &Ledger) -> Result<Hash, Refusal> {
         self.admit(bytes, |b| ledger.precheck(b))

@@ -410,9 +410,12 @@ impl Reader {
         let txn = self.db.begin_read().map_err(|e| db_err(p, e))?;
         let events = txn.open_table(EVENTS).map_err(|e| db_err(p, e))?;
         let rounds = txn.open_table(ROUNDS).map_err(|e| db_err(p, e))?;
-        let to = after.saturating_add(max_heights);
         let (mut last, mut submitted, mut closed) = (after, Vec::new(), Vec::new());
-        for entry in events.range(after + 1..=to).map_err(|e| db_err(p, e))? {
+        let Some(from) = after.checked_add(1) else {
+            return Ok((last, submitted, closed));
+        };
+        let to = after.saturating_add(max_heights);
+        for entry in events.range(from..=to).map_err(|e| db_err(p, e))? {
             let (h, v) = entry.map_err(|e| db_err(p, e))?;
             last = h.value();
             let evs: Vec<Event> =

@@ -173,8 +173,14 @@ async fn metrics(State(gw): State<Gateway>) -> Response {
         .into_response()
 }
 
-async fn health() -> Response {
-    Json(json!({"status": "ok"})).into_response()
+/// `{"status":"ok"}` once the gateway has reached a ledger node and knows a worker;
+/// 503 `{"status":"starting"}` before.
+async fn health(State(gw): State<Gateway>) -> Response {
+    if gw.synced.load(std::sync::atomic::Ordering::Relaxed) && !gw.workers().is_empty() {
+        Json(json!({"status": "ok"})).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "starting"}))).into_response()
+    }
 }
 
 async fn dashboard() -> Response {

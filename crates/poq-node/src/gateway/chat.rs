@@ -155,6 +155,15 @@ async fn answer(gw: &Gateway, req: &ChatRequest, task: Task, start: Instant) -> 
             ),
         });
     };
+    if !gw.synced.load(Ordering::Relaxed) {
+        // Without a height a receipt's expiry would be a guess (and likely past).
+        return Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "ledger_unreachable",
+            "the gateway has not reached a ledger node yet; retry later",
+        ));
+    }
     let request = request_id(gw);
     let expires = gw.height.load(Ordering::Relaxed) + gw.config.ttl;
     let body = json!({
@@ -206,9 +215,18 @@ async fn answer(gw: &Gateway, req: &ChatRequest, task: Task, start: Instant) -> 
     })?;
     let v: Value = serde_json::from_slice(&bytes).unwrap_or_default();
     if !status.is_success() {
-        // The node's own error (a bad parameter) goes back to the client as it is.
         let code = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-        return Err((code, Json(v)).into_response());
+        if v["error"]["message"].is_string() {
+            // The node's own error (a bad parameter) goes back to the client as it is.
+            return Err((code, Json(v)).into_response());
+        }
+        let text: String = String::from_utf8_lossy(&bytes).chars().take(200).collect();
+        return Err(error(
+            StatusCode::BAD_GATEWAY,
+            "server_error",
+            "inference",
+            format!("the inference node at {} answered {code}: {text}", worker.url),
+        ));
     }
     gw.metrics.inference_seconds.observe(start.elapsed().as_secs_f64());
     let text = v["choices"][0]["message"]["content"]
@@ -240,6 +258,9 @@ async fn answer(gw: &Gateway, req: &ChatRequest, task: Task, start: Instant) -> 
     if receipt.answer != answer_hash(&text) || receipt.prompt != prompt_hash(&req.messages) {
         return Err(bad_receipt("its hashes do not match the answer"));
     }
+    if receipt.model != worker.model || receipt.reference.is_some() {
+        return Err(bad_receipt("it names another model, or makes the round a spot-check"));
+    }
     let content = Content {
         request,
         messages: req.messages.clone(),
@@ -262,10 +283,15 @@ async fn answer(gw: &Gateway, req: &ChatRequest, task: Task, start: Instant) -> 
             receipt: receipt.clone(),
         },
     );
+    // Followed before it is sent, so its landing cannot be missed.
+    gw.watch(request, start);
     match gw.node.submit(tx.encode()).await {
         Ok(Ok(_)) => {
             gw.metrics.submitted.inc();
-            gw.watch(request, start);
+        }
+        // A resend after a node failed mid-request: the first attempt got through.
+        Ok(Err(r)) if r.code == "duplicate" || r.code == "replayed" => {
+            gw.metrics.submitted.inc();
         }
         Ok(Err(r)) => {
             let code = if r.status == 503 {

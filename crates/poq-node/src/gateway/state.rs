@@ -72,6 +72,8 @@ pub struct Gateway {
     pub(super) content: ContentStore,
     pub(super) metrics: Arc<Metrics>,
     pub(super) height: Arc<AtomicU64>,
+    /// Whether the follower has reached a ledger node once (`height` is real).
+    pub(super) synced: Arc<std::sync::atomic::AtomicBool>,
     pub(super) counter: Arc<AtomicU64>,
     pub(super) trust: Arc<Mutex<VecDeque<TrustSample>>>,
     /// request → its waiter, for rounds this gateway submitted and has not seen close.
@@ -108,6 +110,7 @@ impl Gateway {
             content,
             metrics: Arc::new(Metrics::default()),
             height: Arc::new(AtomicU64::new(0)),
+            synced: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             counter: Arc::new(AtomicU64::new(0)),
             trust: Arc::new(Mutex::new(VecDeque::new())),
             watched: Arc::new(Mutex::new(HashMap::new())),
@@ -201,6 +204,7 @@ pub async fn follow(gw: Gateway, stop: Arc<std::sync::atomic::AtomicBool>) {
             }
         };
         gw.height.store(status.height, Ordering::Relaxed);
+        gw.synced.store(true, Ordering::Relaxed);
         let m = &gw.metrics;
         m.height.set(status.height as i64);
         m.rounds_finalized.set(status.rounds_finalized as i64);

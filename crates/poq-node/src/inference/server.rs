@@ -19,8 +19,12 @@ use tokio::net::TcpListener;
 
 /// The most tokens one request may ask for.
 pub const MAX_TOKENS: u32 = 1024;
-/// The largest request body.
-pub const MAX_BODY: usize = 256 * 1024;
+/// The largest request body (above the gateway's 1 MiB, so what a gateway accepts a
+/// worker does too).
+pub const MAX_BODY: usize = (1 << 20) + (64 << 10);
+/// Requests a worker holds at once (one runs on the model, the others wait); beyond
+/// them it answers 503 at once instead of queueing without bound.
+pub const MAX_QUEUED: usize = 16;
 
 /// What a gateway asks the node to sign.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +64,7 @@ pub struct InferenceWorker {
     network: Hash,
     model: String,
     generator: Arc<Mutex<Box<dyn Generator + Send>>>,
+    queue: Arc<tokio::sync::Semaphore>,
 }
 
 impl InferenceWorker {
@@ -70,6 +75,7 @@ impl InferenceWorker {
             network,
             model,
             generator: Arc::new(Mutex::new(generator)),
+            queue: Arc::new(tokio::sync::Semaphore::new(MAX_QUEUED)),
         }
     }
 }
@@ -113,15 +119,24 @@ async fn chat(State(w): State<InferenceWorker>, body: axum::body::Bytes) -> Resp
         seed: Some(req.seed.unwrap_or(0)),
     };
     let messages: Vec<_> = req.messages.iter().map(Message::to_chat).collect();
+    let Ok(_permit) = w.queue.clone().try_acquire_owned() else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "busy",
+            format!("{MAX_QUEUED} requests are queued on this node already; retry later"),
+        );
+    };
     let generator = w.generator.clone();
-    let start = Instant::now();
     let generated = tokio::task::spawn_blocking(move || {
         let mut g = generator.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The cost is the model's time, not the time spent queueing for it.
+        let start = Instant::now();
         g.generate(&messages, &params)
+            .map(|out| (out, start.elapsed().as_secs_f64()))
     })
     .await;
-    let latency = start.elapsed().as_secs_f64();
-    let generation = match generated {
+    let (generation, latency) = match generated {
         Ok(Ok(g)) => g,
         Ok(Err(e)) => return error(StatusCode::BAD_GATEWAY, "server_error", "model", e.to_string()),
         Err(e) => {

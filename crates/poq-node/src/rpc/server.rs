@@ -35,13 +35,22 @@ pub struct NodeApi {
     app: SharedApp<NodeApp>,
     reader: Reader,
     height: watch::Receiver<u64>,
+    network: poq_ledger::Hash,
 }
 
 impl NodeApi {
     /// The API of `app`; `height` follows its applied height (the node's loop sends it).
     pub fn new(app: SharedApp<NodeApp>, height: watch::Receiver<u64>) -> Self {
-        let reader = lock(&app).store().reader();
-        Self { app, reader, height }
+        let (reader, network) = {
+            let a = lock(&app);
+            (a.store().reader(), *a.store().ledger().network())
+        };
+        Self {
+            app,
+            reader,
+            height,
+            network,
+        }
     }
 }
 
@@ -55,7 +64,36 @@ fn store_error(e: crate::NodeError) -> Response {
 }
 
 async fn submit(State(api): State<NodeApi>, body: Bytes) -> Response {
-    let result = lock(&api.app).submit(body.to_vec());
+    // Decoding and the signature check happen outside the application's lock, so a burst
+    // of submissions does not stall consensus.
+    let bytes = body.to_vec();
+    let hash = poq_ledger::Tx::hash_bytes(&bytes);
+    let tx = match poq_ledger::Tx::decode(&bytes) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let r = poq_ledger::Rejection::Malformed(e);
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                r.reason().name(),
+                r.to_string(),
+            );
+        }
+    };
+    if !tx.verify(&api.network) {
+        let r = poq_ledger::Rejection::BadSignature {
+            tx: hash,
+            kind: tx.body.kind(),
+            signer: tx.signer,
+        };
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            r.reason().name(),
+            r.to_string(),
+        );
+    }
+    let result = lock(&api.app).submit_verified(bytes, tx);
     match result {
         Ok(hash) => Json(Accepted { hash }).into_response(),
         Err(Refusal::Full { .. }) => error(
@@ -222,7 +260,10 @@ async fn health() -> Response {
 pub fn router(api: NodeApi) -> Router {
     Router::new()
         .route("/v1/poq/tx", post(submit))
-        .route("/v1/poq/duties", post(duties))
+        .route(
+            "/v1/poq/duties",
+            post(duties).layer(DefaultBodyLimit::max(MAX_DUTY_KEYS * 80 + 1024)),
+        )
         .route("/v1/poq/status", get(status))
         .route("/v1/poq/wait", get(wait))
         .route("/v1/poq/rounds", get(rounds))
