@@ -9,7 +9,6 @@
 //! 2. Throughput: requests that each wait for their round to close, `concurrency` at a
 //!    time: finalized rounds per second and request-to-finalized latency (p50, p99).
 
-use crate::devnet::Devnet;
 use anyhow::{Context as _, Result, bail};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
@@ -38,12 +37,13 @@ fn quantile(v: &mut [f64], q: f64) -> f64 {
 /// Runs the benchmark; writes DIR/bench.json.
 pub async fn bench(
     http: &reqwest::Client,
-    devnet: &Devnet,
+    gateway: &str,
+    synthetic: bool,
     dir: &Path,
     requests: usize,
     concurrency: usize,
 ) -> Result<()> {
-    let gw = devnet.gateway.as_str();
+    let gw = gateway;
     let status: Value = serde_json::from_slice(&http.get(format!("{gw}/v1/poq/status")).send().await?.bytes().await?)?;
     let worker = status["inference_workers"][0].clone();
     let (Some(worker_url), Some(model)) = (worker["url"].as_str(), worker["model"].as_str()) else {
@@ -116,7 +116,7 @@ pub async fn bench(
         p99 * 1e3
     );
     let report = json!({
-        "synthetic": devnet.synthetic, "validators": status["validators"].as_array().map(Vec::len),
+        "synthetic": synthetic, "validators": status["validators"].as_array().map(Vec::len),
         "overhead": {"samples": samples, "direct_p50_ms": d50 * 1e3, "gateway_p50_ms": g50 * 1e3, "overhead_p50_ms": (g50 - d50) * 1e3},
         "throughput": {"requests": requests, "finalized": finalized, "concurrency": concurrency, "seconds": elapsed,
                        "rounds_per_second": rate, "rounds_per_minute": rate * 60.0, "p50_ms": p50 * 1e3, "p99_ms": p99 * 1e3},

@@ -131,15 +131,6 @@ fn addr(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, port))
 }
 
-fn os_seed() -> Result<[u8; 32]> {
-    use std::io::Read as _;
-    let mut seed = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut seed))
-        .context("reading /dev/urandom for the key seed (or pass --seed)")?;
-    Ok(seed)
-}
-
 fn path_arg(p: &Path) -> String {
     p.display().to_string()
 }
@@ -156,7 +147,7 @@ fn create(a: &DevnetArgs, dir: &Path) -> Result<Devnet> {
     }
     let seed = match a.seed {
         Some(s) => poq_ledger::Hash::of("poq/devnet/seed", &[&s.to_le_bytes()]).0,
-        None => os_seed()?,
+        None => crate::node::os_seed()?,
     };
     let models: Vec<(&str, f64)> = if a.synthetic {
         vec![("synthetic", 0.9), ("synthetic", 0.5)]
@@ -486,8 +477,8 @@ pub fn run(a: &DevnetArgs) -> Result<()> {
         wait_ready(&http, &devnet.gateway, ready, &stop).await?;
         println!("gateway: {}", devnet.gateway);
         match a.requests {
-            Some(n) if a.bench => crate::bench::bench(&http, &devnet, &dir, n, a.concurrency).await,
-            Some(n) => crate::drive::drive(&http, &devnet, &dir, n, a.concurrency, &stop).await,
+            Some(n) if a.bench => crate::bench::bench(&http, &devnet.gateway, devnet.synthetic, &dir, n, a.concurrency).await,
+            Some(n) => crate::drive::drive(&http, &devnet.gateway, devnet.synthetic, &dir, n, a.concurrency, &stop).await,
             None => {
                 while !stop.load(Ordering::Relaxed) {
                     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -1,7 +1,6 @@
 //! `poq devnet --requests N`: prompts of the project's QA set through the gateway's
 //! OpenAI API, a live table of rounds and trust, and the report.
 
-use crate::devnet::Devnet;
 use anyhow::{Context as _, Result};
 use futures::StreamExt as _;
 use poq_sim::plot::{Series, line_chart};
@@ -123,7 +122,8 @@ fn percentile(v: &mut [f64], q: f64) -> Option<f64> {
 /// Drives `n` requests, `concurrency` at once; writes DIR/report.{md,json} and trust.png.
 pub async fn drive(
     http: &reqwest::Client,
-    devnet: &Devnet,
+    gateway: &str,
+    synthetic: bool,
     dir: &Path,
     n: usize,
     concurrency: usize,
@@ -134,7 +134,7 @@ pub async fn drive(
         .into_iter()
         .map(|p| p.instruction)
         .collect();
-    let gw = devnet.gateway.as_str();
+    let gw = gateway;
     let start = Instant::now();
     let mut answers = Vec::with_capacity(n);
     let mut stream = futures::stream::iter(0..n)
@@ -195,7 +195,7 @@ pub async fn drive(
         "requests": answers.len(), "finalized": finalized, "expired": expired, "pending": pending,
         "errors": errors, "seconds": elapsed, "finalized_per_minute": finalized as f64 / elapsed * 60.0,
         "latency_p50_s": p50, "latency_p99_s": p99,
-        "height": status["height"], "digest": status["digest"], "synthetic": devnet.synthetic,
+        "height": status["height"], "digest": status["digest"], "synthetic": synthetic,
     });
     println!("\n{summary}");
     // Trust over heights, one line per evaluator, malicious ones named as such.

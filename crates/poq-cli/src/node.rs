@@ -194,7 +194,8 @@ fn classify(e: NodeError) -> anyhow::Error {
     NodeFailure(e.to_string(), code).into()
 }
 
-fn os_seed() -> Result<[u8; 32]> {
+/// 32 bytes of the operating system's randomness, for key seeds.
+pub(crate) fn os_seed() -> Result<[u8; 32]> {
     use std::io::Read as _;
     let mut seed = [0u8; 32];
     std::fs::File::open("/dev/urandom")

@@ -310,13 +310,7 @@ impl Store {
 
     /// The stored events of the block at `height`, as JSON.
     pub fn events_json(&self, height: u64) -> Result<Option<Vec<u8>>> {
-        let p = &self.path;
-        let txn = self.db.begin_read().map_err(|e| db_err(p, e))?;
-        let events = txn.open_table(EVENTS).map_err(|e| db_err(p, e))?;
-        Ok(events
-            .get(height)
-            .map_err(|e| db_err(p, e))?
-            .map(|v| v.value().to_vec()))
+        self.reader().events_json(height)
     }
 
     /// Replays every stored block from `genesis` and checks each height's digest
