@@ -37,7 +37,9 @@ use poq_core::aggregate::{self, Rule};
 use poq_core::protocol::{Closed, Protocol, ProtocolConfig, Registration};
 use poq_core::reward::{CostScale, EvaluatorScaling, RewardParams};
 use poq_core::round::{Expiry, MissingOutcome, MissingReport, Outcome, RoundConfig};
-use poq_core::trust::{CalibratedParams, PublishedParams, Trust, TrustKind, TrustParams, TrustPolicy};
+use poq_core::trust::{
+    CalibratedParams, CatdParams, CrhParams, PublishedParams, Trust, TrustKind, TrustParams, TrustPolicy,
+};
 use poq_core::{EvaluatorId, NodeId, RoundId, Task};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -347,8 +349,11 @@ fn trust_params(args: &mut Args) -> TrustParams {
     let d = TrustParams::default();
     let p = d.published;
     let c = d.calibrated;
-    let w_min = args.num_or("w_min", p.w_min);
-    let w_max = args.num_or("w_max", p.w_max);
+    let (r, a) = (d.crh, d.catd);
+    let some = |args: &mut Args, key| args.opt(key).map(|v| args.value::<f64>(key, v));
+    let (w_min_set, w_max_set, rate) = (some(args, "w_min"), some(args, "w_max"), some(args, "rate"));
+    let w_min = w_min_set.unwrap_or(p.w_min);
+    let w_max = w_max_set.unwrap_or(p.w_max);
     TrustParams {
         published: PublishedParams {
             initial: args.num_or("initial", p.initial),
@@ -365,6 +370,19 @@ fn trust_params(args: &mut Args) -> TrustParams {
             w_min,
             w_max,
         },
+        // CRH and CATD keep their own bounds unless the case sets them.
+        crh: CrhParams {
+            prior_loss: args.num_or("prior_loss", r.prior_loss),
+            rate: rate.unwrap_or(r.rate),
+            w_min: w_min_set.unwrap_or(r.w_min),
+            w_max: w_max_set.unwrap_or(r.w_max),
+        },
+        catd: CatdParams {
+            alpha: args.num_or("alpha", a.alpha),
+            rate: rate.unwrap_or(a.rate),
+            w_min: w_min_set.unwrap_or(a.w_min),
+            w_max: w_max_set.unwrap_or(a.w_max),
+        },
     }
 }
 
@@ -379,9 +397,10 @@ fn cmd_trust(mut args: Args) -> Trust {
 
 fn trust_step(mut args: Args, t: &mut Trust, out: &mut Vec<String>) {
     match args.command {
-        "update" => {
+        "update" | "gold" => {
+            let gold = args.command == "gold";
             let task = args.task();
-            let consensus: f64 = args.num("consensus");
+            let consensus: f64 = args.num(if gold { "truth" } else { "consensus" });
             let times: usize = args.num_or("times", 1);
             let reports: Vec<poq_core::trust::Report> = args
                 .req("reports")
@@ -400,7 +419,11 @@ fn trust_step(mut args: Args, t: &mut Trust, out: &mut Vec<String>) {
             let mut changes = Vec::new();
             for _ in 0..times {
                 changes.clear();
-                t.update(&reports, consensus, task, &mut changes);
+                if gold {
+                    t.learn_gold(&reports, consensus, task, &mut changes);
+                } else {
+                    t.update(&reports, consensus, task, &mut changes);
+                }
             }
             let moved: Vec<String> = changes
                 .iter()
@@ -411,7 +434,9 @@ fn trust_step(mut args: Args, t: &mut Trust, out: &mut Vec<String>) {
             } else {
                 String::new()
             };
-            out.push(format!("update {task} c={consensus:?}{times}: {}", moved.join(", ")));
+            let what = if gold { "gold" } else { "update" };
+            let c = if gold { "truth" } else { "c" };
+            out.push(format!("{what} {task} {c}={consensus:?}{times}: {}", moved.join(", ")));
         }
         "penalize" => {
             let task = args.task();
@@ -445,15 +470,17 @@ fn trust_step(mut args: Args, t: &mut Trust, out: &mut Vec<String>) {
         "state" => {
             let task = args.task();
             args.done();
-            let Trust::Calibrated(c) = t else {
-                args.fail("only calibrated trust has a state to print")
-            };
-            for e in (0..c.pool_size() as u32).map(EvaluatorId) {
-                out.push(format!(
-                    "{e} {task}: error {:?} relative bias {:?}",
-                    c.error_for(e, task),
-                    c.relative_bias_for(e, task)
-                ));
+            for e in (0..t.pool_size() as u32).map(EvaluatorId) {
+                out.push(match t {
+                    Trust::Calibrated(c) => format!(
+                        "{e} {task}: error {:?} relative bias {:?}",
+                        c.error_for(e, task),
+                        c.relative_bias_for(e, task)
+                    ),
+                    Trust::Crh(c) => format!("{e} {task}: loss {:?}", c.loss_for(e, task)),
+                    Trust::Catd(c) => format!("{e} {task}: claims {:?}", c.claims_for(e, task)),
+                    _ => args.fail("only calibrated, crh and catd trust have a state to print"),
+                });
             }
         }
         _ => args.fail("unknown trust command"),

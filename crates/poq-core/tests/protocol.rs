@@ -9,7 +9,9 @@ use poq_core::protocol::{
 };
 use poq_core::reward::{CostScale, EvaluatorScaling, RewardParams};
 use poq_core::round::{Expiry, MissingOutcome, MissingReport, Outcome, Round, RoundConfig};
-use poq_core::trust::{CalibratedParams, PublishedParams, Trust, TrustKind, TrustParams, TrustPolicy};
+use poq_core::trust::{
+    CalibratedParams, CatdParams, CrhParams, PublishedParams, Trust, TrustKind, TrustParams, TrustPolicy,
+};
 use poq_core::{CoreError, EvaluatorId, NodeId, Result, RoundId, Task};
 use proptest::prelude::*;
 
@@ -880,6 +882,8 @@ impl Scenario {
             TrustKind::None => (1.0, 1.0),
             TrustKind::Published => (self.params.published.w_min, self.params.published.w_max),
             TrustKind::Calibrated => (self.params.calibrated.w_min, self.params.calibrated.w_max),
+            TrustKind::Crh => (self.params.crh.w_min, self.params.crh.w_max),
+            TrustKind::Catd => (self.params.catd.w_min, self.params.catd.w_max),
         }
     }
 }
@@ -998,9 +1002,30 @@ fn trust_params() -> impl Strategy<Value = TrustParams> {
                 w_max,
             },
         );
+    let crh =
+        (0.1..5.0f64, 0.001..=1.0f64, 0.001..0.5f64, 1.0..20.0f64).prop_map(|(prior_loss, rate, w_min, w_max)| {
+            CrhParams {
+                prior_loss,
+                rate,
+                w_min,
+                w_max,
+            }
+        });
+    let catd =
+        (0.01..0.5f64, 0.001..=1.0f64, 1e-4..0.5f64, 1.0..1e4f64).prop_map(|(alpha, rate, w_min, w_max)| CatdParams {
+            alpha,
+            rate,
+            w_min,
+            w_max,
+        });
     prop_oneof![
         1 => Just(TrustParams::default()),
-        2 => (published, calibrated).prop_map(|(published, calibrated)| TrustParams { published, calibrated }),
+        2 => (published, calibrated, crh, catd).prop_map(|(published, calibrated, crh, catd)| TrustParams {
+            published,
+            calibrated,
+            crh,
+            catd,
+        }),
     ]
 }
 
@@ -1239,7 +1264,8 @@ fn scenarios_cover_the_interesting_paths() {
         ..Config::default()
     });
     let strategy = scenario(30);
-    let (mut finalized, mut expired, mut missing, mut failed_finalize, mut kinds) = (0, 0, 0, 0, [0; 3]);
+    let (mut finalized, mut expired, mut missing, mut failed_finalize, mut kinds) =
+        (0, 0, 0, 0, [0; TrustKind::ALL.len()]);
     let (mut opened, mut failed_open) = (0, 0);
     for _ in 0..96 {
         let sc = strategy.new_tree(&mut runner).unwrap().current();

@@ -33,7 +33,7 @@ fn behaviour(e: usize) -> Behaviour {
 
 fn run(seed: u64) {
     let mut rng = Xoshiro256PlusPlus::from_u64(seed);
-    let trust = [TrustKind::None, TrustKind::Published, TrustKind::Calibrated][below(&mut rng, 3) as usize];
+    let trust = TrustKind::ALL[below(&mut rng, TrustKind::ALL.len() as u64) as usize];
     let o = Options {
         evaluators: 5 + below(&mut rng, 6) as usize,
         k: 3 + below(&mut rng, 3) as usize,

@@ -10,6 +10,9 @@
 //! - [`Calibrated`] (`calibrated`): ours; per-evaluator signed bias and error variance
 //!   against a leave-one-out reference, weights relative to the pool, lose fast and
 //!   regain slowly.
+//! - [`Crh`] (`crh`) and [`Catd`] (`catd`): the truth-discovery methods users would
+//!   pick instead (Li et al. 2014, 2015), in streaming form, as baselines; given
+//!   revealed gold truths they are the gold-calibrated baselines too.
 //!
 //! [`Trust`] holds any of them as one serializable value: it is what the protocol owns,
 //! snapshots and digests. A policy's persistent state is what it serializes, compares
@@ -22,9 +25,13 @@
 //! not buy trust. The withholding experiment measures it.
 
 mod calibrated;
+mod catd;
+mod crh;
 mod published;
 
 pub use calibrated::{Calibrated, CalibratedParams};
+pub use catd::{Catd, CatdParams};
+pub use crh::{Crh, CrhParams};
 pub use published::{Published, PublishedParams};
 
 use crate::encoding::Encoder;
@@ -77,6 +84,21 @@ pub trait TrustPolicy {
     /// Treats a committee member of a round of `task` that did not report as a report
     /// at the maximum deviation.
     fn penalize_missing(&mut self, evaluator: EvaluatorId, task: Task) -> TrustChange;
+    /// Learns from a revealed gold round (a spot-check) of `task`: its reports and the
+    /// truth its reference answer proves. Called after [`TrustPolicy::update`] has
+    /// learned from the same round's consensus, when the truth is revealed. Appends one
+    /// [`TrustChange`] per report to `changes`, in report order. The default learns
+    /// nothing: policies that only see agreement ignore the truth.
+    fn learn_gold(&mut self, reports: &[Report], _truth: f64, task: Task, changes: &mut Vec<TrustChange>) {
+        changes.extend(reports.iter().map(|r| {
+            let w = self.weight_for(r.evaluator, task);
+            TrustChange {
+                evaluator: r.evaluator,
+                before: w,
+                after: w,
+            }
+        }));
+    }
     /// Every evaluator's overall weight, in id order.
     fn weights(&self) -> Vec<f64> {
         (0..self.pool_size() as u32)
@@ -95,13 +117,23 @@ pub enum TrustKind {
     Published,
     /// [`Calibrated`].
     Calibrated,
+    /// [`Crh`].
+    Crh,
+    /// [`Catd`].
+    Catd,
 }
 
 impl TrustKind {
     /// Every policy, in the order outputs list them.
-    pub const ALL: [TrustKind; 3] = [TrustKind::None, TrustKind::Published, TrustKind::Calibrated];
+    pub const ALL: [TrustKind; 5] = [
+        TrustKind::None,
+        TrustKind::Published,
+        TrustKind::Calibrated,
+        TrustKind::Crh,
+        TrustKind::Catd,
+    ];
     /// The names accepted by [`TrustKind::from_name`].
-    pub const NAMES: &'static str = "none, published, calibrated";
+    pub const NAMES: &'static str = "none, published, calibrated, crh, catd";
 
     /// The policy's name as outputs and `--trust` spell it.
     pub fn name(self) -> &'static str {
@@ -109,6 +141,8 @@ impl TrustKind {
             TrustKind::None => "none",
             TrustKind::Published => "published",
             TrustKind::Calibrated => "calibrated",
+            TrustKind::Crh => "crh",
+            TrustKind::Catd => "catd",
         }
     }
 
@@ -130,6 +164,8 @@ impl TrustKind {
             TrustKind::None => Trust::None(NoTrust::new(n)),
             TrustKind::Published => Trust::Published(Published::new(n, params.published)?),
             TrustKind::Calibrated => Trust::Calibrated(Calibrated::new(n, params.calibrated)?),
+            TrustKind::Crh => Trust::Crh(Crh::new(n, params.crh)?),
+            TrustKind::Catd => Trust::Catd(Catd::new(n, params.catd)?),
         })
     }
 }
@@ -148,13 +184,19 @@ pub struct TrustParams {
     pub published: PublishedParams,
     /// Ours.
     pub calibrated: CalibratedParams,
+    /// CRH.
+    pub crh: CrhParams,
+    /// CATD.
+    pub catd: CatdParams,
 }
 
 impl TrustParams {
     /// Checks every parameter.
     pub fn validate(&self) -> Result<()> {
         self.published.validate()?;
-        self.calibrated.validate()
+        self.calibrated.validate()?;
+        self.crh.validate()?;
+        self.catd.validate()
     }
 }
 
@@ -168,6 +210,10 @@ pub enum Trust {
     Published(Published),
     /// Ours.
     Calibrated(Calibrated),
+    /// Streaming CRH.
+    Crh(Crh),
+    /// Streaming CATD.
+    Catd(Catd),
 }
 
 impl Trust {
@@ -177,14 +223,8 @@ impl Trust {
             Trust::None(_) => TrustKind::None,
             Trust::Published(_) => TrustKind::Published,
             Trust::Calibrated(_) => TrustKind::Calibrated,
-        }
-    }
-
-    fn policy(&self) -> &dyn TrustPolicy {
-        match self {
-            Trust::None(p) => p,
-            Trust::Published(p) => p,
-            Trust::Calibrated(p) => p,
+            Trust::Crh(_) => TrustKind::Crh,
+            Trust::Catd(_) => TrustKind::Catd,
         }
     }
 
@@ -194,6 +234,8 @@ impl Trust {
             Trust::None(p) => p.grow(),
             Trust::Published(p) => p.grow(),
             Trust::Calibrated(p) => p.grow(),
+            Trust::Crh(p) => p.grow(),
+            Trust::Catd(p) => p.grow(),
         }
     }
 
@@ -204,11 +246,13 @@ impl Trust {
             Trust::None(_) => Ok(()),
             Trust::Published(p) => p.validate(),
             Trust::Calibrated(p) => p.validate(),
+            Trust::Crh(p) => p.validate(),
+            Trust::Catd(p) => p.validate(),
         }
     }
 
     /// Appends the canonical encoding of the persistent state: a tag byte (0 none,
-    /// 1 published, 2 calibrated), then the policy's own layout.
+    /// 1 published, 2 calibrated, 3 crh, 4 catd), then the policy's own layout.
     pub fn encode(&self, enc: &mut Encoder) {
         match self {
             Trust::None(p) => {
@@ -222,8 +266,30 @@ impl Trust {
                 enc.u8(2);
                 p.encode(enc);
             }
+            Trust::Crh(p) => {
+                enc.u8(3);
+                p.encode(enc);
+            }
+            Trust::Catd(p) => {
+                enc.u8(4);
+                p.encode(enc);
+            }
         }
     }
+}
+
+/// Calls `$call` on the policy inside a [`Trust`], statically dispatched (the round's
+/// hot path inlines it).
+macro_rules! dispatch {
+    ($trust:expr, $p:ident => $call:expr) => {
+        match $trust {
+            Trust::None($p) => $call,
+            Trust::Published($p) => $call,
+            Trust::Calibrated($p) => $call,
+            Trust::Crh($p) => $call,
+            Trust::Catd($p) => $call,
+        }
+    };
 }
 
 impl TrustPolicy for Trust {
@@ -231,34 +297,25 @@ impl TrustPolicy for Trust {
         self.kind().name()
     }
     fn pool_size(&self) -> usize {
-        self.policy().pool_size()
+        dispatch!(self, p => p.pool_size())
     }
     fn weight(&self, evaluator: EvaluatorId) -> f64 {
-        self.policy().weight(evaluator)
+        dispatch!(self, p => p.weight(evaluator))
     }
     fn weight_for(&self, evaluator: EvaluatorId, task: Task) -> f64 {
-        match self {
-            Trust::None(p) => p.weight_for(evaluator, task),
-            Trust::Published(p) => p.weight_for(evaluator, task),
-            Trust::Calibrated(p) => p.weight_for(evaluator, task),
-        }
+        dispatch!(self, p => p.weight_for(evaluator, task))
     }
     fn update(&mut self, reports: &[Report], consensus: f64, task: Task, changes: &mut Vec<TrustChange>) {
-        match self {
-            Trust::None(p) => p.update(reports, consensus, task, changes),
-            Trust::Published(p) => p.update(reports, consensus, task, changes),
-            Trust::Calibrated(p) => p.update(reports, consensus, task, changes),
-        }
+        dispatch!(self, p => p.update(reports, consensus, task, changes))
     }
     fn penalize_missing(&mut self, evaluator: EvaluatorId, task: Task) -> TrustChange {
-        match self {
-            Trust::None(p) => p.penalize_missing(evaluator, task),
-            Trust::Published(p) => p.penalize_missing(evaluator, task),
-            Trust::Calibrated(p) => p.penalize_missing(evaluator, task),
-        }
+        dispatch!(self, p => p.penalize_missing(evaluator, task))
+    }
+    fn learn_gold(&mut self, reports: &[Report], truth: f64, task: Task, changes: &mut Vec<TrustChange>) {
+        dispatch!(self, p => p.learn_gold(reports, truth, task, changes))
     }
     fn weights(&self) -> Vec<f64> {
-        self.policy().weights()
+        dispatch!(self, p => p.weights())
     }
 }
 
