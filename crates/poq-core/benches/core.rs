@@ -51,6 +51,7 @@ fn round(c: &mut Criterion, name: &str, rule: Rule, kind: TrustKind) {
             missing: MissingReport::Penalize,
         },
         committee_size: k,
+        reveal_window: 0,
     };
     let trust = kind.build(&TrustParams::default(), n).expect("defaults are valid");
     let mut protocol =

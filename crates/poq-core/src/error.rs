@@ -171,6 +171,23 @@ pub enum CoreError {
         /// Reports required.
         need: usize,
     },
+    /// A gold truth was revealed for a round that is not awaiting one: never
+    /// finalized, already revealed, or older than the reveal window.
+    #[error("{round} cannot be revealed: it is not among the last {window} finalized rounds awaiting a truth")]
+    NotRevealable {
+        /// The round.
+        round: RoundId,
+        /// The reveal window (finalized rounds kept).
+        window: usize,
+    },
+    /// A revealed gold truth is not a score.
+    #[error("the truth revealed for {round} is {value}: a truth must be a finite score in [0, 10]")]
+    InvalidTruth {
+        /// The round.
+        round: RoundId,
+        /// The value given.
+        value: f64,
+    },
     /// The trust policy tracks a different number of evaluators than the registry holds.
     #[error("the trust policy tracks {trust} evaluators but {registered} are registered")]
     PoolMismatch {
@@ -259,6 +276,12 @@ impl PartialEq for CoreError {
                 E::QuorumNotReached { round: r, got: g, need: n } if r == round && g == got && n == need
             ),
             E::RoundClosed { round } => matches!(other, E::RoundClosed { round: r } if r == round),
+            E::NotRevealable { round, window } => {
+                matches!(other, E::NotRevealable { round: r, window: w } if r == round && w == window)
+            }
+            E::InvalidTruth { round, value } => {
+                matches!(other, E::InvalidTruth { round: r, value: v } if r == round && v == value)
+            }
             E::UnknownNode { node, nodes } => {
                 matches!(other, E::UnknownNode { node: n, nodes: c } if n == node && c == nodes)
             }

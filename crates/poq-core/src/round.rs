@@ -160,7 +160,10 @@ pub struct ReportOutcome {
     pub evaluator: EvaluatorId,
     /// Its reported score.
     pub score: f64,
-    /// dₑ = |sₑ − c| / 10.
+    /// The score as consensus used it: the trust policy's calibration of `score`
+    /// ([`TrustPolicy::calibrate`]), equal to it unless the policy calibrates.
+    pub calibrated: f64,
+    /// dₑ = |sₑ − c| / 10, on the calibrated score.
     pub deviation: f64,
     /// Trust weight before the update (the one the consensus used).
     pub weight_before: f64,
@@ -453,7 +456,13 @@ impl Round {
                 report_shares.push(shares[i]);
             }
         }
-        let scores: SmallVec<[f64; 32]> = reports.iter().map(|r| r.score).collect();
+        // The scores consensus uses: each report on the policy's scale (the identity
+        // unless the policy calibrates).
+        let task = self.task;
+        let scores: SmallVec<[f64; 32]> = reports
+            .iter()
+            .map(|r| trust.calibrate(r.evaluator, task, r.score))
+            .collect();
 
         // c = Agg({s}, w): the only step that can still fail, and it runs before any
         // state changes.
@@ -475,11 +484,12 @@ impl Round {
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                // d = |s − c| / 10
-                let deviation = (r.score - consensus).abs() / 10.0;
+                // d = |s − c| / 10, with s as consensus used it
+                let deviation = (scores[i] - consensus).abs() / 10.0;
                 ReportOutcome {
                     evaluator: r.evaluator,
                     score: r.score,
+                    calibrated: scores[i],
                     deviation,
                     weight_before: weights[i],
                     weight_after: changes.get(i).map_or(weights[i], |c| c.after),

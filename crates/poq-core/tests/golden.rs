@@ -280,7 +280,7 @@ impl<'a> Args<'a> {
 /// What a case's commands act on.
 enum State {
     Empty,
-    Trust(Trust),
+    Trust(Box<Trust>),
     Protocol(Box<Protocol>),
 }
 
@@ -291,7 +291,7 @@ fn run_case(file: &str, case: &Case) -> Vec<String> {
         let args = Args::parse(file, *line, text);
         match args.command {
             "aggregate" => cmd_aggregate(args, &mut out),
-            "trust" => state = State::Trust(cmd_trust(args)),
+            "trust" => state = State::Trust(Box::new(cmd_trust(args))),
             "protocol" => match cmd_protocol(args) {
                 Ok((p, described)) => {
                     out.extend(described);
@@ -383,6 +383,7 @@ fn trust_params(args: &mut Args) -> TrustParams {
             w_min: w_min_set.unwrap_or(a.w_min),
             w_max: w_max_set.unwrap_or(a.w_max),
         },
+        gold: d.gold,
     }
 }
 
@@ -454,6 +455,17 @@ fn trust_step(mut args: Args, t: &mut Trust, out: &mut Vec<String>) {
             };
             out.push(format!("penalize {task} {e}{times}: {:?} -> {:?}", c.before, c.after));
         }
+        "calibrate" => {
+            let task = args.task();
+            let e = EvaluatorId(args.num("e"));
+            let score: f64 = args.num("score");
+            args.done();
+            out.push(format!(
+                "calibrate {task} {e} {score:?}: {:?} (standing {:?})",
+                t.calibrate(e, task, score),
+                t.standing(e)
+            ));
+        }
         "weights" => {
             let task = args
                 .opt("task")
@@ -479,7 +491,12 @@ fn trust_step(mut args: Args, t: &mut Trust, out: &mut Vec<String>) {
                     ),
                     Trust::Crh(c) => format!("{e} {task}: loss {:?}", c.loss_for(e, task)),
                     Trust::Catd(c) => format!("{e} {task}: claims {:?}", c.claims_for(e, task)),
-                    _ => args.fail("only calibrated, crh and catd trust have a state to print"),
+                    Trust::Gold(g) => format!(
+                        "{e} {task}: gold count {:?} calibration {:?}",
+                        g.gold_count_for(e, task),
+                        g.calibration_for(e, task)
+                    ),
+                    _ => args.fail("only calibrated, crh, catd and gold trust have a state to print"),
                 });
             }
         }
@@ -543,6 +560,7 @@ fn cmd_protocol(mut args: Args) -> Result<(Protocol, Vec<String>), String> {
             missing,
         },
         committee_size: k,
+        reveal_window: 0,
     };
     let nodes = args.num_or("nodes", 1);
     let registry: Vec<Registration> = match args.opt("registry") {

@@ -4,8 +4,8 @@ use poq_core::committee::draw_uniform;
 use poq_core::rng::{Xoshiro256PlusPlus, standard_normal};
 use poq_core::stats::{auc, chi_squared_quantile, normal_quantile};
 use poq_core::trust::{
-    Calibrated, CalibratedParams, Catd, CatdParams, Crh, CrhParams, NoTrust, Published, PublishedParams, Report,
-    TrustKind, TrustParams, TrustPolicy,
+    Calibrated, CalibratedParams, Catd, CatdParams, Crh, CrhParams, Gold, GoldParams, NoTrust, Published,
+    PublishedParams, Report, TrustKind, TrustParams, TrustPolicy,
 };
 use poq_core::{CoreError, EvaluatorId, Task};
 
@@ -513,4 +513,113 @@ fn catd_discounts_evaluators_with_few_claims() {
     assert!(w0 < w1, "few claims {w0}, many {w1}");
     // With MSE 1 the weight is χ²(0.025, n)/n: below 1, nearer it for larger n.
     assert!(w1 < 1.0 && w1 > 0.6, "{w1}");
+}
+
+/// The gold calibration equals a batch weighted regression over the same gold reports
+/// with weights 0.99^age (an independent computation of the decayed moments).
+#[test]
+fn gold_calibration_matches_batch_weighted_regression() {
+    let params = GoldParams::default();
+    let mut g = Gold::new(1, params).unwrap();
+    let mut rng = Xoshiro256PlusPlus::from_u64(11);
+    let mut seen: Vec<(f64, f64)> = Vec::new();
+    let mut changes = Vec::new();
+    for _ in 0..60 {
+        let t = (5.0 + 2.0 * standard_normal(&mut rng)).clamp(0.0, 10.0);
+        let s = (0.5 * t + 3.0 + standard_normal(&mut rng)).clamp(0.0, 10.0);
+        g.learn_gold(
+            &[Report {
+                evaluator: e(0),
+                score: s,
+            }],
+            t,
+            Task::Qa,
+            &mut changes,
+        );
+        seen.push((s, t));
+    }
+    let keep = 1.0 - params.rate;
+    let n = seen.len();
+    let w: Vec<f64> = (0..n).map(|i| keep.powi((n - 1 - i) as i32)).collect();
+    let total: f64 = w.iter().sum();
+    let ms = seen.iter().zip(&w).map(|((s, _), w)| w * s).sum::<f64>() / total;
+    let mt = seen.iter().zip(&w).map(|((_, t), w)| w * t).sum::<f64>() / total;
+    let css: f64 = seen.iter().zip(&w).map(|((s, _), w)| w * (s - ms) * (s - ms)).sum();
+    let ctt: f64 = seen.iter().zip(&w).map(|((_, t), w)| w * (t - mt) * (t - mt)).sum();
+    let cst: f64 = seen.iter().zip(&w).map(|((s, t), w)| w * (s - ms) * (t - mt)).sum();
+    let r = cst / (css * ctt).sqrt() * total / (total + params.shrinkage);
+    let slope = r * (ctt / css).sqrt();
+    let (gr, gslope, gintercept) = g.calibration_for(e(0), Task::Qa).unwrap();
+    let near = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+    assert!(near(g.gold_count_for(e(0), Task::Qa).unwrap(), total));
+    assert!(near(gr, r), "r {gr} vs {r}");
+    assert!(near(gslope, slope), "slope {gslope} vs {slope}");
+    assert!(
+        near(gintercept, mt - slope * ms),
+        "intercept {gintercept} vs {}",
+        mt - slope * ms
+    );
+    assert!(near(g.weight(e(0)), r * r / (1.0 - r * r)));
+}
+
+/// Gold trust weighs informativeness: in a world where evaluators 0–2 track the truth
+/// (with a +2 bias, as the bi-encoder overstates QA), 3–5 guess around 5 and 6–8 are
+/// honest but noisy (σ = 2.5), after 5% gold rounds the trackers weigh most, the
+/// guessers least, and the trackers' calibrated scores lose their bias.
+#[test]
+fn gold_weighs_informative_evaluators_up() {
+    let mut g = Gold::new(9, GoldParams::default()).unwrap();
+    let mut rng = Xoshiro256PlusPlus::from_u64(12);
+    let mut changes = Vec::new();
+    let report = |e: usize, t: f64, rng: &mut Xoshiro256PlusPlus| -> f64 {
+        let z = standard_normal(rng);
+        match e {
+            0..=2 => t + 2.0 + 0.5 * z,
+            3..=5 => 5.0 + 0.5 * z,
+            _ => t + 2.5 * z,
+        }
+        .clamp(0.0, 10.0)
+    };
+    for round in 0..2000 {
+        let t = (5.0 + 2.0 * standard_normal(&mut rng)).clamp(0.0, 10.0);
+        let committee = draw_uniform(&mut rng, 9, 7).unwrap();
+        let reports: Vec<Report> = committee
+            .iter()
+            .map(|&m| Report {
+                evaluator: EvaluatorId(m),
+                score: report(m as usize, t, &mut rng),
+            })
+            .collect();
+        changes.clear();
+        g.update(&reports, 5.0, Task::Qa, &mut changes);
+        if round % 20 == 0 {
+            g.learn_gold(&reports, t, Task::Qa, &mut changes);
+        }
+    }
+    let w = g.weights();
+    let min_tracker = w[0..3].iter().cloned().fold(f64::INFINITY, f64::min);
+    let max_noisy = w[6..9].iter().cloned().fold(0.0, f64::max);
+    let max_guesser = w[3..6].iter().cloned().fold(0.0, f64::max);
+    let min_noisy = w[6..9].iter().cloned().fold(f64::INFINITY, f64::min);
+    assert!(
+        min_tracker > max_noisy && min_noisy > max_guesser,
+        "weights {w:?} (seed 12)"
+    );
+    // The +2 bias is calibrated away: a tracker's 9 means a truth near 7.
+    let c = g.calibrate(e(0), Task::Qa, 9.0);
+    assert!((c - 7.0).abs() < 0.6, "calibrated 9 → {c} (seed 12)");
+}
+
+/// With no gold rounds, gold trust is the plain rule: every weight equal, every score
+/// unchanged.
+#[test]
+fn gold_without_gold_rounds_is_equal_weights() {
+    let mut g = Gold::new(10, GoldParams::default()).unwrap();
+    simulate(&mut g, 10, 3, 7, 300, |s, _| s + 3.0, 4);
+    assert!(g.weights().iter().all(|&w| w == 1e-3), "{:?}", g.weights());
+    assert_eq!(g.calibrate(e(0), Task::Qa, 7.5), 7.5);
+    // Standing still sees the boosters (the embedded agreement estimator).
+    let standing: Vec<f64> = (0..10).map(|i| -g.standing(e(i))).collect();
+    let malicious: Vec<bool> = (0..10).map(|i| i < 3).collect();
+    assert_eq!(auc(&standing, &malicious), Some(1.0), "seed 4");
 }

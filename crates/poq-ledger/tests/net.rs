@@ -136,6 +136,7 @@ pub fn genesis(o: &Options) -> Genesis {
         protocol: ProtocolConfig {
             round,
             committee_size: o.k,
+            reveal_window: 0,
         },
         trust: o.trust,
         trust_params: TrustParams::default(),

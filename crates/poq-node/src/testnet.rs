@@ -151,6 +151,7 @@ impl Testnet {
                     ..RoundConfig::default()
                 },
                 committee_size: k,
+                reveal_window: 0,
             },
             trust: spec.trust,
             trust_params: TrustParams::default(),

@@ -497,6 +497,7 @@ impl Scenario {
                 missing,
             },
             committee_size: k,
+            reveal_window: 0,
         }
     }
 

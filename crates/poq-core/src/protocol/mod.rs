@@ -12,7 +12,20 @@
 //!   open(beacon, node, task, cost) ─► RoundId ─► submit(id, evaluator, score, cost)* ─► close(id)
 //!        committee from seed(beacon, id)                                                 ├─ finalize: Outcome (trust, book, history)
 //!                                                                                        └─ expire:   Expiry  (missing-report rule only)
+//!   reveal(id, truth) ─► Reveal  (a finalized spot-check's truth: trust learns from gold)
 //! ```
+//!
+//! **Gold spot-checks.** Some rounds are spot-checks: prompts whose reference answer is
+//! known to whoever submitted them. Nothing distinguishes them while they are open or
+//! when they finalize: the protocol keeps the reports of the last
+//! [`ProtocolConfig::reveal_window`] finalized rounds, and [`Protocol::reveal`] names
+//! one of them with its truth (token F1 or ROUGE-L × 10 against the reference) after
+//! the fact, when the trust policy learns from it ([`TrustPolicy::learn_gold`]). Since
+//! any finalized round could still be revealed, an evaluator cannot tell from the
+//! protocol which of its rounds were checks until its reports are in and counted. A
+//! round is revealed at most once. On the network the submitter commits to the
+//! reference's hash when it submits the request and reveals the reference after
+//! finalization, so every node computes the same truth.
 //!
 //! Every call either succeeds or fails with a typed error and no change at all: a failed
 //! finalize leaves [`Protocol::state_digest`] as it was.
@@ -23,16 +36,18 @@
 //! the same calls have the same digest, whether one was restored from a snapshot midway
 //! or not, because scratch buffers are neither serialized nor encoded.
 //!
-//! **Digest layout** (after the 12-byte prefix `poq/state/v1`): the configuration (rule:
+//! **Digest layout** (after the 12-byte prefix `poq/state/v2`): the configuration (rule:
 //! a tag u8, 0 mean, 1 median, 2 trimmed mean followed by τ, 3 weighted mean, 4 weighted
 //! median; quorum; α, β, α_e, β_e, B_eval; slashing (bool); evaluator scaling (u8: 0
 //! flat, 1 trust); the two cost scales (tag 0 min–max followed by min and max, tag 1
 //! reference followed by it); the missing-report rule (u8: 0 penalize, 1 ignore);
-//! committee size), the registry (evaluator count, then per evaluator its task count
+//! committee size; reveal window), the registry (evaluator count, then per evaluator its task count
 //! and task indices as u8; inference node count), the trust state
 //! ([`crate::trust::Trust::encode`]), the book ([`RewardBook::encode`]), the last
-//! consensus (optional f64), rounds closed, next round id, and the open rounds (a
-//! count, then each in id order, [`crate::round::Round::encode`]).
+//! consensus (optional f64), rounds closed, next round id, the open rounds (a
+//! count, then each in id order, [`crate::round::Round::encode`]), and the rounds
+//! awaiting a truth (a count, then each in finalization order: id, task index as u8,
+//! and its reports, a count then evaluator id as u32 and score as f64 each).
 
 mod book;
 mod seed;
@@ -46,11 +61,12 @@ use crate::committee::sample_uniform;
 use crate::encoding::Encoder;
 use crate::reward::{CostScale, EvaluatorScaling};
 use crate::round::{Expiry, MissingReport, Outcome, Round, RoundConfig, RoundSpec};
-use crate::trust::{Trust, TrustPolicy};
+use crate::trust::{Report, Trust, TrustChange, TrustPolicy};
 use crate::{CoreError, EvaluatorId, NodeId, Result, RoundId, SCORE_MAX, SCORE_MIN, Task};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 /// The version of [`Snapshot`]'s layout.
 pub const SNAPSHOT_VERSION: u32 = 1;
@@ -63,6 +79,11 @@ pub struct ProtocolConfig {
     pub round: RoundConfig,
     /// K: evaluators drawn per round.
     pub committee_size: usize,
+    /// How many of the most recently finalized rounds keep their reports so that a
+    /// gold truth can still be revealed for them (0: no spot-checks). Absent in a
+    /// configuration file, 0.
+    #[serde(default)]
+    pub reveal_window: usize,
 }
 
 impl ProtocolConfig {
@@ -141,6 +162,44 @@ pub struct Snapshot {
     pub next_round: RoundId,
     /// Rounds still open, in id order.
     pub open: Vec<Round>,
+    /// Finalized rounds a gold truth may still be revealed for, oldest first.
+    #[serde(default)]
+    pub revealable: Vec<Revealable>,
+}
+
+/// A finalized round kept so that a gold truth can be revealed for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Revealable {
+    /// The round.
+    pub round: RoundId,
+    /// Its task.
+    pub task: Task,
+    /// Its reports, in committee order (raw scores, as submitted).
+    pub reports: Vec<RevealableReport>,
+}
+
+/// One report of a [`Revealable`] round.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevealableReport {
+    /// Who reported.
+    pub evaluator: EvaluatorId,
+    /// The score.
+    pub score: f64,
+}
+
+/// What revealing a spot-check's truth did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reveal {
+    /// The round.
+    pub round: RoundId,
+    /// Its task.
+    pub task: Task,
+    /// The revealed truth.
+    pub truth: f64,
+    /// One change per report, in report order, in the task's weights.
+    pub changes: Vec<TrustChange>,
 }
 
 /// The protocol state machine (see the module docs).
@@ -156,6 +215,9 @@ pub struct Protocol {
     closed: u64,
     next_round: RoundId,
     open: BTreeMap<RoundId, Round>,
+    /// Finalized rounds awaiting a possible truth, oldest first, at most
+    /// `config.reveal_window`.
+    revealable: VecDeque<Revealable>,
     /// Per task index, the evaluators registered for it, ascending (derived from the
     /// registry).
     eligible: Vec<Vec<EvaluatorId>>,
@@ -203,6 +265,7 @@ impl Protocol {
             closed: 0,
             next_round: RoundId(0),
             open: BTreeMap::new(),
+            revealable: VecDeque::new(),
         })
     }
 
@@ -357,6 +420,23 @@ impl Protocol {
         let round = self.open.get_mut(&id).ok_or(CoreError::UnknownRound { round: id })?;
         let outcome = round.finalize(&mut self.trust)?;
         self.open.remove(&id);
+        if self.config.reveal_window > 0 {
+            if self.revealable.len() == self.config.reveal_window {
+                self.revealable.pop_front();
+            }
+            self.revealable.push_back(Revealable {
+                round: id,
+                task: outcome.task,
+                reports: outcome
+                    .reports
+                    .iter()
+                    .map(|r| RevealableReport {
+                        evaluator: r.evaluator,
+                        score: r.score,
+                    })
+                    .collect(),
+            });
+        }
         self.book.record(&outcome);
         self.last_consensus = Some(outcome.consensus);
         self.closed += 1;
@@ -372,6 +452,51 @@ impl Protocol {
         self.book.record_expiry(&expiry);
         self.closed += 1;
         Ok(expiry)
+    }
+
+    /// Reveals the truth of finalized round `id`, a gold spot-check: the trust policy
+    /// learns from its reports against `truth` ([`TrustPolicy::learn_gold`]) and the
+    /// round can no longer be revealed. Fails with no change when `truth` is not a
+    /// score or `id` is not among the rounds awaiting one.
+    pub fn reveal(&mut self, id: RoundId, truth: f64) -> Result<Reveal> {
+        if !(truth.is_finite() && (SCORE_MIN..=SCORE_MAX).contains(&truth)) {
+            return Err(CoreError::InvalidTruth {
+                round: id,
+                value: truth,
+            });
+        }
+        let at = self
+            .revealable
+            .iter()
+            .position(|r| r.round == id)
+            .ok_or(CoreError::NotRevealable {
+                round: id,
+                window: self.config.reveal_window,
+            })?;
+        let Some(r) = self.revealable.remove(at) else {
+            unreachable!("position {at} was just found");
+        };
+        let reports: Vec<Report> = r
+            .reports
+            .iter()
+            .map(|x| Report {
+                evaluator: x.evaluator,
+                score: x.score,
+            })
+            .collect();
+        let mut changes = Vec::with_capacity(reports.len());
+        self.trust.learn_gold(&reports, truth, r.task, &mut changes);
+        Ok(Reveal {
+            round: id,
+            task: r.task,
+            truth,
+            changes,
+        })
+    }
+
+    /// The finalized rounds a truth may still be revealed for, oldest first.
+    pub fn revealable(&self) -> impl Iterator<Item = &Revealable> {
+        self.revealable.iter()
     }
 
     /// Closes open round `id` at its deadline: finalized if it reached its quorum,
@@ -398,6 +523,7 @@ impl Protocol {
             closed: self.closed,
             next_round: self.next_round,
             open: self.open.values().cloned().collect(),
+            revealable: self.revealable.iter().cloned().collect(),
         }
     }
 
@@ -483,6 +609,41 @@ impl Protocol {
                 return Err(invalid(format!("{id} appears twice")));
             }
         }
+        if s.revealable.len() > p.config.reveal_window {
+            return Err(invalid(format!(
+                "{} rounds await a truth, the reveal window is {}",
+                s.revealable.len(),
+                p.config.reveal_window
+            )));
+        }
+        for r in s.revealable {
+            if r.round >= p.next_round || p.open.contains_key(&r.round) {
+                return Err(invalid(format!("{} awaits a truth but was never finalized", r.round)));
+            }
+            if p.revealable.iter().any(|q| q.round == r.round) {
+                return Err(invalid(format!("{} awaits a truth twice", r.round)));
+            }
+            if r.reports.len() > p.config.committee_size {
+                return Err(invalid(format!(
+                    "{} kept {} reports, more than a committee of {}",
+                    r.round,
+                    r.reports.len(),
+                    p.config.committee_size
+                )));
+            }
+            for x in &r.reports {
+                if x.evaluator.index() >= n || !p.evaluators[x.evaluator.index()].tasks.contains(&r.task) {
+                    return Err(invalid(format!(
+                        "{} kept a report of {}, not registered for {}",
+                        r.round, x.evaluator, r.task
+                    )));
+                }
+                if !(x.score.is_finite() && (SCORE_MIN..=SCORE_MAX).contains(&x.score)) {
+                    return Err(invalid(format!("{} kept a report of {}", r.round, x.score)));
+                }
+            }
+            p.revealable.push_back(r);
+        }
         Ok(p)
     }
 
@@ -520,6 +681,7 @@ impl Protocol {
             MissingReport::Ignore => 1,
         })
         .usize(self.config.committee_size)
+        .usize(self.config.reveal_window)
         .usize(self.evaluators.len());
         for reg in &self.evaluators {
             enc.usize(reg.tasks.len());
@@ -537,13 +699,20 @@ impl Protocol {
         for round in self.open.values() {
             round.encode(&mut enc);
         }
+        enc.usize(self.revealable.len());
+        for r in &self.revealable {
+            enc.u64(r.round.0).u8(r.task.index() as u8).usize(r.reports.len());
+            for x in &r.reports {
+                enc.u32(x.evaluator.0).f64(x.score);
+            }
+        }
         enc.finish()
     }
 
-    /// SHA-256 of `poq/state/v1` followed by [`Protocol::encode`].
+    /// SHA-256 of `poq/state/v2` followed by [`Protocol::encode`].
     pub fn state_digest(&self) -> [u8; 32] {
         let mut h = Sha256::new();
-        h.update(b"poq/state/v1");
+        h.update(b"poq/state/v2");
         h.update(self.encode());
         h.finalize().into()
     }

@@ -13,6 +13,16 @@
 //! - [`Crh`] (`crh`) and [`Catd`] (`catd`): the truth-discovery methods users would
 //!   pick instead (Li et al. 2014, 2015), in streaming form, as baselines; given
 //!   revealed gold truths they are the gold-calibrated baselines too.
+//! - [`Gold`] (`gold`): competence learned from gold spot-checks; each evaluator's
+//!   scores are calibrated onto the truth's scale and weighted by how much of the
+//!   truth they explain, with an agreement estimator for detection.
+//!
+//! **Calibration and standing.** A policy may map each report onto a common scale
+//! before consensus ([`TrustPolicy::calibrate`]; the round aggregates the calibrated
+//! scores and measures deviations on them), and may rank evaluators for detection by
+//! something other than their weight ([`TrustPolicy::standing`]): a weight says how
+//! informative an evaluator is, a standing how honest it looks. Both default to the
+//! plain score and the weight.
 //!
 //! [`Trust`] holds any of them as one serializable value: it is what the protocol owns,
 //! snapshots and digests. A policy's persistent state is what it serializes, compares
@@ -27,11 +37,13 @@
 mod calibrated;
 mod catd;
 mod crh;
+mod gold;
 mod published;
 
 pub use calibrated::{Calibrated, CalibratedParams};
 pub use catd::{Catd, CatdParams};
 pub use crh::{Crh, CrhParams};
+pub use gold::{Gold, GoldParams};
 pub use published::{Published, PublishedParams};
 
 use crate::encoding::Encoder;
@@ -99,6 +111,18 @@ pub trait TrustPolicy {
             }
         }));
     }
+    /// The score of `evaluator`'s report on a round of `task` as consensus uses it.
+    /// The default is the score itself; a calibrating policy maps it onto the truth's
+    /// scale, within [0, 10].
+    fn calibrate(&self, _evaluator: EvaluatorId, _task: Task, score: f64) -> f64 {
+        score
+    }
+    /// How honest the evaluator looks, for detection: higher is more trusted. Defaults
+    /// to the overall weight; a policy whose weight measures informativeness rather
+    /// than honesty ranks by something else.
+    fn standing(&self, evaluator: EvaluatorId) -> f64 {
+        self.weight(evaluator)
+    }
     /// Every evaluator's overall weight, in id order.
     fn weights(&self) -> Vec<f64> {
         (0..self.pool_size() as u32)
@@ -121,19 +145,22 @@ pub enum TrustKind {
     Crh,
     /// [`Catd`].
     Catd,
+    /// [`Gold`].
+    Gold,
 }
 
 impl TrustKind {
     /// Every policy, in the order outputs list them.
-    pub const ALL: [TrustKind; 5] = [
+    pub const ALL: [TrustKind; 6] = [
         TrustKind::None,
         TrustKind::Published,
         TrustKind::Calibrated,
         TrustKind::Crh,
         TrustKind::Catd,
+        TrustKind::Gold,
     ];
     /// The names accepted by [`TrustKind::from_name`].
-    pub const NAMES: &'static str = "none, published, calibrated, crh, catd";
+    pub const NAMES: &'static str = "none, published, calibrated, crh, catd, gold";
 
     /// The policy's name as outputs and `--trust` spell it.
     pub fn name(self) -> &'static str {
@@ -143,6 +170,7 @@ impl TrustKind {
             TrustKind::Calibrated => "calibrated",
             TrustKind::Crh => "crh",
             TrustKind::Catd => "catd",
+            TrustKind::Gold => "gold",
         }
     }
 
@@ -166,6 +194,7 @@ impl TrustKind {
             TrustKind::Calibrated => Trust::Calibrated(Calibrated::new(n, params.calibrated)?),
             TrustKind::Crh => Trust::Crh(Crh::new(n, params.crh)?),
             TrustKind::Catd => Trust::Catd(Catd::new(n, params.catd)?),
+            TrustKind::Gold => Trust::Gold(Gold::new(n, params.gold)?),
         })
     }
 }
@@ -188,6 +217,8 @@ pub struct TrustParams {
     pub crh: CrhParams,
     /// CATD.
     pub catd: CatdParams,
+    /// Gold-anchored competence.
+    pub gold: GoldParams,
 }
 
 impl TrustParams {
@@ -196,7 +227,8 @@ impl TrustParams {
         self.published.validate()?;
         self.calibrated.validate()?;
         self.crh.validate()?;
-        self.catd.validate()
+        self.catd.validate()?;
+        self.gold.validate()
     }
 }
 
@@ -214,6 +246,8 @@ pub enum Trust {
     Crh(Crh),
     /// Streaming CATD.
     Catd(Catd),
+    /// Gold-anchored competence.
+    Gold(Gold),
 }
 
 impl Trust {
@@ -225,6 +259,7 @@ impl Trust {
             Trust::Calibrated(_) => TrustKind::Calibrated,
             Trust::Crh(_) => TrustKind::Crh,
             Trust::Catd(_) => TrustKind::Catd,
+            Trust::Gold(_) => TrustKind::Gold,
         }
     }
 
@@ -236,6 +271,7 @@ impl Trust {
             Trust::Calibrated(p) => p.grow(),
             Trust::Crh(p) => p.grow(),
             Trust::Catd(p) => p.grow(),
+            Trust::Gold(p) => p.grow(),
         }
     }
 
@@ -248,11 +284,12 @@ impl Trust {
             Trust::Calibrated(p) => p.validate(),
             Trust::Crh(p) => p.validate(),
             Trust::Catd(p) => p.validate(),
+            Trust::Gold(p) => p.validate(),
         }
     }
 
     /// Appends the canonical encoding of the persistent state: a tag byte (0 none,
-    /// 1 published, 2 calibrated, 3 crh, 4 catd), then the policy's own layout.
+    /// 1 published, 2 calibrated, 3 crh, 4 catd, 5 gold), then the policy's own layout.
     pub fn encode(&self, enc: &mut Encoder) {
         match self {
             Trust::None(p) => {
@@ -274,6 +311,10 @@ impl Trust {
                 enc.u8(4);
                 p.encode(enc);
             }
+            Trust::Gold(p) => {
+                enc.u8(5);
+                p.encode(enc);
+            }
         }
     }
 }
@@ -288,6 +329,7 @@ macro_rules! dispatch {
             Trust::Calibrated($p) => $call,
             Trust::Crh($p) => $call,
             Trust::Catd($p) => $call,
+            Trust::Gold($p) => $call,
         }
     };
 }
@@ -313,6 +355,12 @@ impl TrustPolicy for Trust {
     }
     fn learn_gold(&mut self, reports: &[Report], truth: f64, task: Task, changes: &mut Vec<TrustChange>) {
         dispatch!(self, p => p.learn_gold(reports, truth, task, changes))
+    }
+    fn calibrate(&self, evaluator: EvaluatorId, task: Task, score: f64) -> f64 {
+        dispatch!(self, p => p.calibrate(evaluator, task, score))
+    }
+    fn standing(&self, evaluator: EvaluatorId) -> f64 {
+        dispatch!(self, p => p.standing(evaluator))
     }
     fn weights(&self) -> Vec<f64> {
         dispatch!(self, p => p.weights())
