@@ -39,18 +39,35 @@ pub struct WorldArgs {
     /// Master seed (overrides the scenario).
     #[arg(long)]
     seed: Option<u64>,
+    /// g: the fraction of rounds that are gold spot-checks (overrides the scenario's
+    /// protocol.gold_fraction). Their truth is revealed to the protocol after they
+    /// finalize, trust policies that use gold (gold, crh, catd) learn from it, and they
+    /// are left out of the alignment metrics. With --logs the spot-checks draw from a
+    /// held-out share of the prompts (--gold-holdout).
+    #[arg(long)]
+    gold: Option<f64>,
+    /// With --logs: the fraction of each task's prompts held out as the gold set
+    /// whenever the run has gold rounds (overrides protocol.gold_holdout, default 0.2).
+    #[arg(long)]
+    gold_holdout: Option<f64>,
 }
 
 impl WorldArgs {
     /// The scenario (`default` when none is named), the world and the label outputs
     /// carry.
     pub(crate) fn load(&self) -> Result<(Scenario, Box<dyn World>, String)> {
-        self.load_with(Scenario::default(), None)
+        self.load_with(Scenario::default(), None, false)
     }
 
     /// Like [`WorldArgs::load`], starting from `scenario` when no `--scenario` is given,
-    /// with `label` naming it.
-    pub(crate) fn load_with(&self, base: Scenario, label: Option<&str>) -> Result<(Scenario, Box<dyn World>, String)> {
+    /// with `label` naming it. A replay holds out its gold set when the scenario has
+    /// gold rounds or `gold_cells` says some cells will (the gold experiment).
+    pub(crate) fn load_with(
+        &self,
+        base: Scenario,
+        label: Option<&str>,
+        gold_cells: bool,
+    ) -> Result<(Scenario, Box<dyn World>, String)> {
         let mut scenario = match &self.scenario {
             Some(p) => Scenario::load(p).with_context(|| format!("--scenario {}", p.display()))?,
             None => base,
@@ -64,6 +81,12 @@ impl WorldArgs {
         if let Some(s) = self.seed {
             scenario.seed = s;
         }
+        if let Some(g) = self.gold {
+            scenario.protocol.gold_fraction = g;
+        }
+        if let Some(h) = self.gold_holdout {
+            scenario.protocol.gold_holdout = h;
+        }
         let label = match (&self.scenario, &self.logs) {
             (_, Some(l)) => format!("{} (replaying {})", scenario.name, l.display()),
             (Some(p), None) => format!("{} ({})", scenario.name, p.display()),
@@ -71,8 +94,14 @@ impl WorldArgs {
         };
         let world: Box<dyn World> = match &self.logs {
             Some(l) => {
+                let holdout = if gold_cells || scenario.protocol.gold_fraction > 0.0 {
+                    scenario.protocol.gold_holdout
+                } else {
+                    0.0
+                };
                 let w = ReplayWorld::load(l)
                     .and_then(|w| w.with_replicas(self.replicas))
+                    .and_then(|w| w.with_gold_holdout(holdout))
                     .with_context(|| format!("--logs {}", l.display()))?;
                 // The pool and the grid's committee sizes must fit the logs' evaluators.
                 scenario.fit_to_pool(w.evaluators());
@@ -175,14 +204,15 @@ pub fn run_sim(args: &SimArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "poq sim: scenario {label}, seed {}, {} rounds x {} seeds per cell, attack {}, rho {}, K = {}, {} evaluators",
+        "poq sim: scenario {label}, seed {}, {} rounds x {} seeds per cell, attack {}, rho {}, K = {}, {} evaluators, gold fraction {}",
         scenario.seed,
         scenario.rounds,
         scenario.seeds,
         args.attack,
         args.rho,
         args.committee,
-        world.evaluators()
+        world.evaluators(),
+        scenario.protocol.gold_fraction
     );
     println!(
         "{:<16} {:<11} {:>8} {:>8} {:>7} {:>10} {:>9}",
@@ -201,6 +231,15 @@ pub fn run_sim(args: &SimArgs) -> Result<()> {
             f(r.detection_auc)
         );
     }
+    // The bar: the best single evaluator model alone, on the same rounds (replays).
+    if let Some(r) = results.iter().find(|r| r.best_model.is_some()) {
+        println!(
+            "best single evaluator model on the same rounds: {} (pearson {}); gold rounds per run: {:.0}",
+            r.best_model.as_deref().unwrap_or_default(),
+            f(r.best_model_pearson),
+            r.gold_rounds
+        );
+    }
     eprintln!(
         "{} cells x {} rounds in {:.2} s",
         cells.len(),
@@ -213,7 +252,8 @@ pub fn run_sim(args: &SimArgs) -> Result<()> {
 /// Arguments of `poq experiment`.
 #[derive(clap::Args, Debug)]
 pub struct ExperimentArgs {
-    /// rewards, trust, committee-size, detection, alignment, withholding, or all.
+    /// rewards, trust, committee-size, detection, alignment, withholding, gold, or all
+    /// (gold: correlation and detection AUC against the fraction of gold spot-checks).
     name: String,
     /// Output directory (created if missing).
     #[arg(long)]
@@ -248,7 +288,8 @@ impl poq_sim::experiment::Progress for Bar {
 
 /// `poq experiment`.
 pub fn run_experiment(args: &ExperimentArgs) -> Result<()> {
-    let (scenario, world, label) = args.world.load()?;
+    let gold_cells = matches!(args.name.as_str(), "gold" | "all");
+    let (scenario, world, label) = args.world.load_with(Scenario::default(), None, gold_cells)?;
     eprintln!(
         "poq experiment {}: scenario {label}, seed {}, {} rounds x {} seeds per cell, output {}",
         args.name,

@@ -9,7 +9,8 @@
 //! - [`aggregate`]: the consensus rules (mean, median, trimmed mean, weighted mean,
 //!   weighted median), each with its breakdown point;
 //! - [`trust`]: trust policies behind one trait: the published multiplicative rule,
-//!   reproduced with its flaw, and ours;
+//!   reproduced with its flaw, ours, the CRH and CATD truth-discovery baselines, and
+//!   gold-anchored competence learned from revealed spot-checks;
 //! - [`record`]: the logged record format shared by collection, replay and audits;
 //! - [`reward`]: linear quality-minus-cost rewards for inference and evaluator nodes
 //!   (formulas only; balances live in [`protocol::RewardBook`]);
@@ -18,8 +19,9 @@
 //! - [`attack`]: the nine malicious-evaluator behaviours as pure transforms;
 //! - [`round`]: the round state machine: reports in, an [`round::Outcome`] out;
 //! - [`protocol`]: the one owner of everything between rounds (registry, trust state,
-//!   reward book, public history, committee seeds, open rounds), with snapshots and a
-//!   canonical state digest; the simulator and the node drive it alike;
+//!   reward book, public history, committee seeds, open rounds, finalized rounds awaiting
+//!   a gold truth), with snapshots and a canonical state digest; the simulator and the
+//!   node drive it alike;
 //! - [`scorer`]: the [`scorer::Scorer`] trait every evaluator implements, and the
 //!   lexical scorers;
 //! - [`stats`]: correlation, error and detection AUC for alignment reports.

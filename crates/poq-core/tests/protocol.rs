@@ -1378,9 +1378,10 @@ fn hex_encoding_round_trips_and_matches_format() {
 /// - A finalized round can be revealed once; a second reveal, a reveal of a round
 ///   never finalized, one outside the window and one with a truth outside [0, 10]
 ///   fail and change nothing.
-/// - After gold rounds where e0 reports 2t, e1 reports t + 1 (both perfectly
-///   correlated) and e2 a constant, e0's and e1's reports are calibrated onto the
-///   truth's scale: the next round's consensus follows them, not e2.
+/// - After gold rounds where e0 reports 2t, e1 reports t + 1 (both nearly perfectly
+///   correlated) and e2 a constant, e0's and e1's reports are calibrated toward the
+///   truth's scale and e2's pass unchanged: the next round's consensus is one of
+///   theirs, not e2's.
 #[test]
 fn gold_spot_checks_by_hand() {
     let mut cfg = config(Rule::WeightedMedian, 3, 0);
@@ -1441,9 +1442,14 @@ fn gold_spot_checks_by_hand() {
     round(&mut p, [5.0, 5.0, 5.0]);
     assert!(matches!(p.reveal(old, 1.0), Err(CoreError::NotRevealable { .. })));
 
-    // e0 and e1 now have fits; e2 (no spread) has none and weighs w_min.
+    // e0 and e1 now have fits; e2 (no spread) has none: it weighs as the pool's median
+    // correlation says and reports unchanged.
     let w = weights(&p, Task::Qa);
-    assert!(w[0] > 0.1 && w[1] > 0.1 && w[2] == 1e-3, "weights {w:?}");
+    assert!(w[0] > 0.1 && w[1] > 0.1, "weights {w:?}");
+    let Trust::Gold(g) = p.trust() else {
+        panic!("gold trust expected")
+    };
+    assert!(g.calibration_for(e(0), Task::Qa).is_some() && g.calibration_for(e(2), Task::Qa).is_none());
     // A new round: e0 says 6 (truth scale 3), e1 says 4 (3), e2 says 9. Calibrated,
     // e0 and e1 both land below e2's raw 9 and carry the weight: the consensus is
     // one of theirs, far from 9.

@@ -515,10 +515,12 @@ fn catd_discounts_evaluators_with_few_claims() {
     assert!(w1 < 1.0 && w1 > 0.6, "{w1}");
 }
 
-/// The gold calibration equals a batch weighted regression over the same gold reports
-/// with weights 0.99^age (an independent computation of the decayed moments).
+/// The gold calibration equals batch weighted moments over the same gold reports with
+/// weights 0.99^age (an independent computation of the decayed moments): the moment
+/// map t̄ + sign(r) σ_t/σ_s (s − s̄) blended with the identity by n / (n + 5), weight
+/// r²/(1 − r²).
 #[test]
-fn gold_calibration_matches_batch_weighted_regression() {
+fn gold_calibration_matches_batch_weighted_moments() {
     let params = GoldParams::default();
     let mut g = Gold::new(1, params).unwrap();
     let mut rng = Xoshiro256PlusPlus::from_u64(11);
@@ -547,18 +549,19 @@ fn gold_calibration_matches_batch_weighted_regression() {
     let css: f64 = seen.iter().zip(&w).map(|((s, _), w)| w * (s - ms) * (s - ms)).sum();
     let ctt: f64 = seen.iter().zip(&w).map(|((_, t), w)| w * (t - mt) * (t - mt)).sum();
     let cst: f64 = seen.iter().zip(&w).map(|((s, t), w)| w * (s - ms) * (t - mt)).sum();
-    let r = cst / (css * ctt).sqrt() * total / (total + params.shrinkage);
-    let slope = r * (ctt / css).sqrt();
+    // Alone in its pool, the evaluator's correlation is the pool's: no shrinkage.
+    let r = cst / (css * ctt).sqrt();
+    let matched = r.signum() * (ctt / css).sqrt();
+    // calibrate(s) = λ (t̄ + b (s − s̄)) + (1 − λ) s with λ = n / (n + n₀).
+    let share = total / (total + params.shrinkage);
+    let slope = share * matched + (1.0 - share);
+    let intercept = share * (mt - matched * ms);
     let (gr, gslope, gintercept) = g.calibration_for(e(0), Task::Qa).unwrap();
     let near = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
     assert!(near(g.gold_count_for(e(0), Task::Qa).unwrap(), total));
     assert!(near(gr, r), "r {gr} vs {r}");
     assert!(near(gslope, slope), "slope {gslope} vs {slope}");
-    assert!(
-        near(gintercept, mt - slope * ms),
-        "intercept {gintercept} vs {}",
-        mt - slope * ms
-    );
+    assert!(near(gintercept, intercept), "intercept {gintercept} vs {intercept}");
     assert!(near(g.weight(e(0)), r * r / (1.0 - r * r)));
 }
 

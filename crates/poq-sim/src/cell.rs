@@ -40,6 +40,8 @@ pub struct CellSpec {
     pub missing: MissingReport,
     /// How the evaluator budget is shared.
     pub scaling: EvaluatorScaling,
+    /// g: the fraction of rounds that are gold spot-checks.
+    pub gold_fraction: f64,
 }
 
 impl CellSpec {
@@ -53,6 +55,7 @@ impl CellSpec {
             trust: defense.trust,
             missing: scenario.protocol.missing,
             scaling: scenario.rewards.evaluator_scaling,
+            gold_fraction: scenario.protocol.gold_fraction,
         }
     }
 
@@ -82,8 +85,13 @@ pub struct CellResult {
     pub missing: String,
     /// The evaluator reward scaling ("flat" or "trust").
     pub evaluator_scaling: String,
-    /// Pearson correlation of consensus with the ground truth over finalized rounds;
-    /// null when undefined (a constant consensus).
+    /// g: the fraction of rounds that were meant to be gold spot-checks.
+    pub gold_fraction: f64,
+    /// Gold rounds played (averaged over repetitions); they are left out of every
+    /// alignment metric.
+    pub gold_rounds: f64,
+    /// Pearson correlation of consensus with the ground truth over finalized ordinary
+    /// rounds; null when undefined (a constant consensus).
     pub pearson: Option<f64>,
     /// Spearman correlation of consensus with the ground truth; null when undefined.
     pub spearman: Option<f64>,
@@ -101,9 +109,16 @@ pub struct CellResult {
     /// Scores a trimmed mean drops per side at this K (null for other rules): 0 means
     /// the rule equalled the mean here (spec §2 asks that this be said).
     pub trimmed_per_side: Option<usize>,
-    /// ROC AUC of low final trust for malicious evaluators; null without trust or
-    /// without both classes.
+    /// ROC AUC of low final standing ([`poq_core::trust::TrustPolicy::standing`], the
+    /// weight for every policy but `gold`) for malicious evaluators; null without
+    /// trust or without both classes.
     pub detection_auc: Option<f64>,
+    /// The logged evaluator model whose honest scores alone correlate best with the
+    /// ground truth on the same rounds as `pearson` (replays only; null elsewhere).
+    pub best_model: Option<String>,
+    /// That model's Pearson correlation with the ground truth on those rounds: the bar
+    /// a committee's consensus is measured against.
+    pub best_model_pearson: Option<f64>,
     /// Mean per-round reward of the inference node that answered.
     pub inference_reward_mean: f64,
     /// Variance of the per-round inference reward.

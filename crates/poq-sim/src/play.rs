@@ -8,6 +8,15 @@
 //! public history the protocol exposes; the reports are submitted; and the round is
 //! closed as at its deadline: finalized with its quorum, expired below it. Trust,
 //! rewards and history are the protocol's alone.
+//!
+//! **Gold rounds.** With probability g (the `gold/<rep>/<K>` stream) a round is a
+//! spot-check: its answer comes from the world's gold set ([`World::gold_answer`],
+//! drawn on that stream, so ordinary rounds see the same answers whatever g is), it is
+//! played exactly like any other round, and once it finalizes its truth is revealed to
+//! the protocol ([`Protocol::reveal`]). Gold rounds are paid like any round but are
+//! left out of the alignment metrics, which measure the rounds users care about. On
+//! those same rounds each of the world's evaluator models alone is scored against the
+//! truth, and the best one is reported as the bar for the consensus.
 
 use crate::cell::{CellDetail, CellResult, CellSpec, MeanVar, malicious_set, master_seed, rng_for};
 use crate::scenario::Scenario;
@@ -16,7 +25,7 @@ use crate::{Result, SimError};
 use poq_core::aggregate::{self, Rule};
 use poq_core::attack::{self, Attack, Member};
 use poq_core::protocol::{Closed, Protocol, Registration};
-use poq_core::rng::Xoshiro256PlusPlus;
+use poq_core::rng::{Xoshiro256PlusPlus, chance};
 use poq_core::stats;
 use poq_core::trust::{TrustKind, TrustPolicy};
 use poq_core::{EvaluatorId, RoundId};
@@ -58,12 +67,29 @@ pub fn run_once(
     }
     spec.attack.validate()?;
     let master = master_seed(scenario.seed);
-    let config = scenario.protocol_config(spec.rule, spec.k, spec.missing, spec.scaling);
+    if !(0.0..=1.0).contains(&spec.gold_fraction) {
+        return Err(SimError::InvalidScenario {
+            name: "gold_fraction".to_string(),
+            value: spec.gold_fraction.to_string(),
+            reason: "must be a fraction in [0, 1]".to_string(),
+        });
+    }
+    let mut config = scenario.protocol_config(spec.rule, spec.k, spec.missing, spec.scaling);
+    let gold_on = spec.gold_fraction > 0.0;
+    if gold_on {
+        // Spot-checks are revealed right after they close; the window is what a
+        // network would keep.
+        config.reveal_window = scenario.protocol.reveal_window.max(1);
+    }
     let trust = scenario.trust(spec.trust, n)?;
     let mut protocol = Protocol::new(config, trust, vec![Registration::all_tasks(); n], world.nodes())?;
     let malicious = malicious_set(&master, rep, spec.rho, n);
     let mut world_rng = rng_for(&master, &format!("world/{rep}/{}", spec.k));
     let mut beacon_rng = rng_for(&master, &format!("beacon/{rep}/{}", spec.k));
+    let mut gold_rng = rng_for(&master, &format!("gold/{rep}/{}", spec.k));
+    let models = world.models();
+    let mut model_scores: Vec<Vec<f64>> = vec![Vec::with_capacity(scenario.rounds); models.len()];
+    let mut gold_rounds = 0u64;
     let mut attack_rng = rng_for(
         &master,
         &format!("attack/{rep}/{}/{}/{}", spec.k, spec.rho, spec.attack.name()),
@@ -91,7 +117,12 @@ pub fn run_once(
         if trace_every > 0 && t % trace_every == 0 {
             trace.push((t, protocol.trust().weights()));
         }
-        let answer = world.answer(&mut world_rng);
+        let gold = gold_on && chance(&mut gold_rng, spec.gold_fraction);
+        let answer = if gold {
+            world.gold_answer(&mut gold_rng)
+        } else {
+            world.answer(&mut world_rng)
+        };
         let id: RoundId = protocol.open(
             &next_beacon(&mut beacon_rng),
             answer.node,
@@ -100,7 +131,8 @@ pub fn run_once(
         )?;
         committee.clear();
         committee.extend_from_slice(protocol.round(id).map_or(&[][..], |r| r.committee()));
-        world.honest_scores(&answer, &committee, &mut world_rng, &mut honest);
+        let score_rng = if gold { &mut gold_rng } else { &mut world_rng };
+        world.honest_scores(&answer, &committee, score_rng, &mut honest);
         if honest.len() != committee.len() {
             return Err(SimError::InvalidScenario {
                 name: "world".to_string(),
@@ -118,7 +150,8 @@ pub fn run_once(
         for (&e, h) in committee.iter().zip(&honest) {
             let w = protocol.weight(e, answer.task);
             weights.push(w);
-            honest_scores.push(h.score);
+            // As consensus would use it: on the trust policy's scale.
+            honest_scores.push(protocol.trust().calibrate(e, answer.task, h.score));
             members.push(Member {
                 honest: h.score,
                 malicious: malicious[e.index()],
@@ -138,16 +171,25 @@ pub fn run_once(
         let honest_c = aggregate::aggregate(spec.rule, &honest_scores, Some(&weights))?;
         inf_honest += rewards.inference(honest_c, config.round.inference_cost.normalize(answer.latency_ms)?);
         let weight_sum: f64 = weights.iter().sum();
-        for (h, &w) in honest.iter().zip(&weights) {
+        for ((h, &w), &s) in honest.iter().zip(&weights).zip(&honest_scores) {
             let share = rewards.evaluator_share(spec.k, w, weight_sum);
             let cost = config.round.evaluator_cost.normalize(h.latency_ms)?;
-            eval_honest += rewards.evaluator_with_share(share, (h.score - honest_c).abs() / 10.0, cost);
+            eval_honest += rewards.evaluator_with_share(share, (s - honest_c).abs() / 10.0, cost);
         }
 
         let (inference_reward, seats) = match protocol.close(id)? {
             Closed::Finalized(o) => {
-                consensus.push(o.consensus);
-                truth.push(answer.truth);
+                if gold {
+                    protocol.reveal(id, answer.truth)?;
+                    gold_rounds += 1;
+                } else {
+                    consensus.push(o.consensus);
+                    truth.push(answer.truth);
+                    for (m, v) in model_scores.iter_mut().enumerate() {
+                        // A world that names a model scores every answer with it.
+                        v.push(world.model_score(&answer, m).unwrap_or(f64::NAN));
+                    }
+                }
                 let seats: Vec<(EvaluatorId, f64)> = o
                     .reports
                     .iter()
@@ -182,9 +224,22 @@ pub fn run_once(
     let detection_auc = if spec.trust == TrustKind::None || matches!(spec.attack, Attack::None) {
         None
     } else {
-        let suspicion: Vec<f64> = final_weights.iter().map(|w| -w).collect();
+        let trust = protocol.trust();
+        let suspicion: Vec<f64> = (0..n as u32).map(|e| -trust.standing(EvaluatorId(e))).collect();
         stats::auc(&suspicion, &malicious)
     };
+    let (best_model, best_model_pearson) = models
+        .iter()
+        .zip(&model_scores)
+        .filter(|(_, v)| v.iter().all(|x| x.is_finite()))
+        .filter_map(|(m, v)| stats::pearson(v, &truth).map(|r| (m.clone(), r)))
+        .fold((None, None), |(bm, br): (Option<String>, Option<f64>), (m, r)| {
+            if br.is_none_or(|b| r > b) {
+                (Some(m), Some(r))
+            } else {
+                (bm, br)
+            }
+        });
     let book = protocol.book().clone();
     let reward_ratio = match (
         class_mean(&book.evaluator, &malicious, true),
@@ -209,6 +264,8 @@ pub fn run_once(
         trust: spec.trust.name().to_string(),
         missing: spec.missing.name().to_string(),
         evaluator_scaling: spec.scaling.name().to_string(),
+        gold_fraction: spec.gold_fraction,
+        gold_rounds: gold_rounds as f64,
         pearson: stats::pearson(&consensus, &truth),
         spearman: stats::spearman(&consensus, &truth),
         mae: stats::mae(&consensus, &truth),
@@ -220,6 +277,8 @@ pub fn run_once(
             _ => None,
         },
         detection_auc,
+        best_model,
+        best_model_pearson,
         inference_reward_mean: inf_all.mean,
         inference_reward_var: inf_all.var(),
         evaluator_reward_mean: eval_all.mean,
@@ -270,6 +329,8 @@ pub fn run_cell(scenario: &Scenario, world: &dyn World, spec: &CellSpec) -> Resu
     out.inference_inflation = avg(|r| r.inference_inflation);
     out.evaluator_inflation = avg(|r| r.evaluator_inflation);
     out.detection_auc = mean_opt(&reps, |r| r.detection_auc);
+    out.gold_rounds = avg(|r| r.gold_rounds);
+    out.best_model_pearson = mean_opt(&reps, |r| r.best_model_pearson);
     out.inference_reward_mean = avg(|r| r.inference_reward_mean);
     out.inference_reward_var = avg(|r| r.inference_reward_var);
     out.evaluator_reward_mean = avg(|r| r.evaluator_reward_mean);

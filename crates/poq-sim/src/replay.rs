@@ -9,6 +9,11 @@
 //! evaluator scored are replayed (a judge may fail on some answers), so any committee
 //! can be seated; the ground truth is token F1 × 10 for QA and ROUGE-L × 10 for
 //! summarization.
+//!
+//! **Gold set.** [`ReplayWorld::with_gold_holdout`] holds out a fraction of each task's
+//! prompts (a seeded shuffle of their sorted ids, fixed across runs): gold spot-checks
+//! draw only from them and ordinary rounds never do, as a network keeps its reference
+//! answers apart from the traffic it scores.
 
 use crate::world::{Answer, HonestReport, World};
 use crate::{Result, SimError};
@@ -21,6 +26,7 @@ pub use poq_core::record::LogRecord;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Record {
+    prompt: String,
     node: NodeId,
     task: Task,
     truth: f64,
@@ -38,9 +44,17 @@ pub struct ReplayWorld {
     /// Evaluator nodes per logged evaluator.
     replicas: usize,
     records: Vec<Record>,
+    /// Indices of the records ordinary rounds draw from.
+    live: Vec<usize>,
+    /// Indices of the held-out gold records.
+    gold: Vec<usize>,
     /// Records left out because some evaluator did not score them.
     incomplete: usize,
 }
+
+/// The seed of the gold holdout's shuffle: fixed, so every run holds out the same
+/// prompts.
+const HOLDOUT_SEED: u64 = 0x0090_1d5e;
 
 fn bad(path: &Path, line: usize, reason: String) -> SimError {
     SimError::Log {
@@ -118,6 +132,7 @@ impl ReplayWorld {
                 })
                 .collect::<Result<Vec<_>>>()?;
             records.push(Record {
+                prompt: r.prompt_id.clone(),
                 node: NodeId(node as u32),
                 task: r.task,
                 truth: 10.0
@@ -134,8 +149,55 @@ impl ReplayWorld {
             models,
             replicas: 1,
             incomplete: raw.len() - complete.len(),
+            live: (0..records.len()).collect(),
+            gold: Vec::new(),
             records,
         })
+    }
+
+    /// Holds out `fraction` of each task's prompts as the gold set (rounded, at least
+    /// one prompt when the fraction is positive and the task has two or more, never all
+    /// of them). 0 puts every prompt back; a fraction outside [0, 1) is an error.
+    pub fn with_gold_holdout(mut self, fraction: f64) -> Result<Self> {
+        if !(0.0..1.0).contains(&fraction) {
+            return Err(SimError::InvalidScenario {
+                name: "gold_holdout".to_string(),
+                value: fraction.to_string(),
+                reason: "must be a fraction in [0, 1)".to_string(),
+            });
+        }
+        let mut held: BTreeSet<(Task, &str)> = BTreeSet::new();
+        let mut rng = Xoshiro256PlusPlus::from_u64(HOLDOUT_SEED);
+        for task in Task::ALL {
+            let mut prompts: Vec<&str> = self
+                .records
+                .iter()
+                .filter(|r| r.task == task)
+                .map(|r| r.prompt.as_str())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            for i in (1..prompts.len()).rev() {
+                prompts.swap(i, below(&mut rng, i as u64 + 1) as usize);
+            }
+            let want = (fraction * prompts.len() as f64).round() as usize;
+            let count = if fraction > 0.0 && prompts.len() >= 2 {
+                want.clamp(1, prompts.len() - 1)
+            } else {
+                want.min(prompts.len().saturating_sub(1))
+            };
+            held.extend(prompts[..count].iter().map(|&p| (task, p)));
+        }
+        let (gold, live): (Vec<usize>, Vec<usize>) = (0..self.records.len())
+            .partition(|&i| held.contains(&(self.records[i].task, self.records[i].prompt.as_str())));
+        self.gold = gold;
+        self.live = live;
+        Ok(self)
+    }
+
+    /// Records ordinary rounds draw from, and held-out gold records.
+    pub fn split(&self) -> (usize, usize) {
+        (self.live.len(), self.gold.len())
     }
 
     /// Seats every logged evaluator on `n` evaluator nodes ("name#1" .. "name#n"),
@@ -167,6 +229,20 @@ impl ReplayWorld {
     /// Records left out because some evaluator did not score them.
     pub fn incomplete(&self) -> usize {
         self.incomplete
+    }
+
+    /// A record drawn uniformly from `pool` (never empty: the live records are all the
+    /// records less a holdout that leaves at least one prompt per task).
+    fn draw(&self, pool: &[usize], rng: &mut Xoshiro256PlusPlus) -> Answer {
+        let index = pool[below(rng, pool.len() as u64) as usize];
+        let r = &self.records[index];
+        Answer {
+            node: r.node,
+            task: r.task,
+            truth: r.truth,
+            latency_ms: r.latency_ms,
+            record: index,
+        }
     }
 
     /// The logged evaluator (model) evaluator node `i` runs.
@@ -212,15 +288,24 @@ impl World for ReplayWorld {
     }
 
     fn answer(&self, rng: &mut Xoshiro256PlusPlus) -> Answer {
-        let index = below(rng, self.records.len() as u64) as usize;
-        let r = &self.records[index];
-        Answer {
-            node: r.node,
-            task: r.task,
-            truth: r.truth,
-            latency_ms: r.latency_ms,
-            record: index,
+        self.draw(&self.live, rng)
+    }
+
+    /// From the held-out gold records; from the live ones when nothing is held out.
+    fn gold_answer(&self, rng: &mut Xoshiro256PlusPlus) -> Answer {
+        if self.gold.is_empty() {
+            self.draw(&self.live, rng)
+        } else {
+            self.draw(&self.gold, rng)
         }
+    }
+
+    fn models(&self) -> Vec<String> {
+        self.models.clone()
+    }
+
+    fn model_score(&self, answer: &Answer, m: usize) -> Option<f64> {
+        self.records.get(answer.record)?.scores.get(m).map(|&(s, _)| s)
     }
 
     fn honest_scores(

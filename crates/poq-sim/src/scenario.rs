@@ -183,6 +183,18 @@ pub struct ProtocolParams {
     pub quorum: f64,
     /// What happens to a committee member that does not report.
     pub missing: MissingReport,
+    /// g: the fraction of rounds that are gold spot-checks (a prompt with a known
+    /// reference, scored like any other; its truth is revealed after it finalizes and
+    /// it is left out of the alignment metrics). 0: none.
+    pub gold_fraction: f64,
+    /// The fraction of a replayed log's prompts, per task, held out as the gold set:
+    /// spot-checks draw only from them, ordinary rounds never do. Used by replays
+    /// whenever a cell has gold rounds, and by the gold experiment in every cell, so
+    /// all its cells score the same live prompts.
+    pub gold_holdout: f64,
+    /// Finalized rounds whose reports the protocol keeps for a truth to be revealed,
+    /// when gold rounds are on (0 is used otherwise).
+    pub reveal_window: usize,
 }
 
 impl Default for ProtocolParams {
@@ -190,6 +202,9 @@ impl Default for ProtocolParams {
         Self {
             quorum: 0.5,
             missing: MissingReport::Penalize,
+            gold_fraction: 0.0,
+            gold_holdout: 0.2,
+            reveal_window: 8,
         }
     }
 }
@@ -217,6 +232,8 @@ pub struct Grid {
     pub trusts: Vec<String>,
     /// Trimming fraction τ of the trimmed mean.
     pub trim: f64,
+    /// Gold fractions g the gold experiment compares.
+    pub gold_fractions: Vec<f64>,
 }
 
 impl Default for Grid {
@@ -229,11 +246,12 @@ impl Default for Grid {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
-            trusts: ["none", "published", "calibrated"]
+            trusts: ["none", "published", "calibrated", "crh", "catd", "gold"]
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
             trim: poq_core::aggregate::DEFAULT_TRIM,
+            gold_fractions: vec![0.0, 0.01, 0.02, 0.05, 0.1],
         }
     }
 }
@@ -409,6 +427,32 @@ impl Scenario {
                 "must be a fraction in [0, 1]",
             ));
         }
+        if !(0.0..=1.0).contains(&self.protocol.gold_fraction) {
+            return Err(invalid(
+                "protocol.gold_fraction",
+                self.protocol.gold_fraction,
+                "must be a fraction in [0, 1]",
+            ));
+        }
+        if !(0.0..1.0).contains(&self.protocol.gold_holdout) {
+            return Err(invalid(
+                "protocol.gold_holdout",
+                self.protocol.gold_holdout,
+                "must be a fraction in [0, 1)",
+            ));
+        }
+        if self.protocol.gold_fraction > 0.0 && self.protocol.reveal_window == 0 {
+            return Err(invalid(
+                "protocol.reveal_window",
+                0,
+                "must be at least 1 when protocol.gold_fraction > 0",
+            ));
+        }
+        for &g in &self.grid.gold_fractions {
+            if !(0.0..=1.0).contains(&g) {
+                return Err(invalid("grid.gold_fractions", g, "each must be a fraction in [0, 1]"));
+            }
+        }
         for (name, v) in [
             ("costs.inference_reference_ms", self.costs.inference_reference_ms),
             ("costs.evaluator_reference_ms", self.costs.evaluator_reference_ms),
@@ -433,7 +477,11 @@ impl Scenario {
         self.attacks()?;
         self.rules()?;
         self.trusts()?;
-        for (name, v) in [("grid.rhos", g.rhos.len()), ("grid.ks", g.ks.len())] {
+        for (name, v) in [
+            ("grid.rhos", g.rhos.len()),
+            ("grid.ks", g.ks.len()),
+            ("grid.gold_fractions", g.gold_fractions.len()),
+        ] {
             if v == 0 {
                 return Err(invalid(name, "[]", "must not be empty"));
             }

@@ -58,6 +58,21 @@ pub trait World: Sync {
     fn node_profile(&self, i: usize) -> (f64, f64);
     /// Draws the next answer.
     fn answer(&self, rng: &mut Xoshiro256PlusPlus) -> Answer;
+    /// Draws the answer of a gold spot-check: a prompt with a known reference, from the
+    /// world's gold set (a replay's held-out prompts). The default draws like
+    /// [`World::answer`]: a synthetic world knows every truth.
+    fn gold_answer(&self, rng: &mut Xoshiro256PlusPlus) -> Answer {
+        self.answer(rng)
+    }
+    /// The evaluator models whose honest scores [`World::model_score`] gives, for the
+    /// best-single-model baseline (a replay's logged evaluators; none by default).
+    fn models(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Model `m`'s honest score of `answer` (an index into [`World::models`]).
+    fn model_score(&self, _answer: &Answer, _m: usize) -> Option<f64> {
+        None
+    }
     /// What each member of `committee` would honestly report for `answer`, in committee
     /// order, into `out` (cleared first).
     fn honest_scores(

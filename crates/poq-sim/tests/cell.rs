@@ -49,7 +49,7 @@ fn results_do_not_depend_on_thread_count() {
     s.grid.ks = vec![3, 7];
     let world = SyntheticWorld::new(&s, s.seed);
     let cells = grid_cells(&s, &world).expect("grid");
-    assert_eq!(cells.len(), 3 * 2 * 2 * 5 * 3);
+    assert_eq!(cells.len(), 3 * 2 * 2 * 5 * TrustKind::ALL.len());
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

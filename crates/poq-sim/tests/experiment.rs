@@ -38,8 +38,8 @@ fn all_writes_the_report_and_results() {
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).expect("results")).expect("json");
     let alignment = results["alignment"].as_array().expect("alignment array");
-    // 3 attacks × 3 ρ × 2 K × 5 rules × 3 trusts.
-    assert_eq!(alignment.len(), 270);
+    // 3 attacks × 3 ρ × 2 K × 5 rules × every trust policy.
+    assert_eq!(alignment.len(), 3 * 3 * 2 * 5 * poq_core::trust::TrustKind::ALL.len());
     for row in alignment {
         for key in ["attack", "rule", "trust"] {
             assert!(row[key].is_string(), "{key} in {row}");
@@ -120,8 +120,9 @@ fn all_writes_the_report_and_results() {
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{file}");
         figures += 1;
     }
-    // 2 rewards × 2, 2 trust policies × 2 attacks, 3 committee-size, 3 correlation + 2 detection maps.
-    assert_eq!(figures, 4 + 4 + 3 + 5, "{report}");
+    // 2 rewards × 2, 2 trust policies × 2 attacks, 3 committee-size, 3 correlation + 2
+    // detection maps, 2 gold.
+    assert_eq!(figures, 4 + 4 + 3 + 5 + 2, "{report}");
     assert!(report.contains("Seed 42"), "the report states its seed");
     for csv in [
         "alignment.csv",
@@ -146,6 +147,19 @@ fn all_writes_the_report_and_results() {
     assert_eq!(results["withholding"]["k"], 7);
     let csv = std::fs::read_to_string(out.join("withholding.csv")).expect("withholding.csv");
     assert_eq!(csv.lines().count(), 1 + 16, "{csv}");
+    // And the gold experiment: g × 4 attacks × 2 ρ × 6 defenses, the synthetic world's
+    // gold rounds about g of the rounds, none at g = 0, no single-model bar.
+    assert!(report.contains("## Gold spot-checks"), "{report}");
+    let gold = results["gold"]["cells"].as_array().expect("gold cells");
+    assert_eq!(gold.len(), s.grid.gold_fractions.len() * 4 * 2 * 6);
+    for c in gold {
+        let g = c["gold_fraction"].as_f64().expect("g");
+        let played = c["gold_rounds"].as_f64().expect("gold rounds");
+        assert!((played - g * 300.0).abs() <= 4.0 * (g * 300.0).sqrt() + 1e-9, "{c}");
+        assert!(c["best_model"].is_null() && c["best_model_pearson"].is_null(), "{c}");
+    }
+    let csv = std::fs::read_to_string(out.join("gold.csv")).expect("gold.csv");
+    assert_eq!(csv.lines().count(), 1 + gold.len(), "{csv}");
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -153,7 +167,8 @@ fn all_writes_the_report_and_results() {
 fn single_experiments_and_unknown_names() {
     let s = small();
     let world = SyntheticWorld::new(&s, s.seed);
-    assert_eq!(EXPERIMENTS.len(), 6);
+    assert_eq!(EXPERIMENTS.len(), 7);
+    assert!(EXPERIMENTS.contains(&"gold"));
     assert!(EXPERIMENTS.contains(&"withholding"));
     for name in EXPERIMENTS {
         let out = out_dir(name);

@@ -334,3 +334,74 @@ fn replicas_seat_each_logged_evaluator_on_several_nodes() {
         .expect_err("0 replicas");
     assert!(err.to_string().contains("replicas = 0"), "{err}");
 }
+
+/// The gold holdout: a share of each task's prompts (30 QA and 30 summarization prompts
+/// here, 2 records each) kept apart; spot-checks draw only from them, ordinary rounds
+/// never do; a fraction outside [0, 1) is an error naming it.
+#[test]
+fn gold_holdout_splits_prompts_per_task() {
+    let w = ReplayWorld::load(&write("gold.jsonl", &logs())).expect("loads");
+    assert_eq!(w.split(), (120, 0));
+    let w = w.with_gold_holdout(0.2).expect("holdout");
+    // round(0.2 × 30) = 6 prompts per task, 2 records each.
+    assert_eq!(w.split(), (96, 24));
+    let mut rng = poq_core::rng::Xoshiro256PlusPlus::from_u64(5);
+    let live: std::collections::BTreeSet<usize> = (0..500).map(|_| w.answer(&mut rng).record).collect();
+    let gold: std::collections::BTreeSet<usize> = (0..500).map(|_| w.gold_answer(&mut rng).record).collect();
+    assert!(live.is_disjoint(&gold), "seed 5");
+    assert_eq!(gold.len(), 24, "every gold record drawn in 500 tries (seed 5)");
+    let tasks: std::collections::BTreeSet<Task> = (0..200).map(|_| w.gold_answer(&mut rng).task).collect();
+    assert_eq!(tasks.len(), 2, "both tasks have gold");
+    for bad in [1.0, -0.1, f64::NAN] {
+        let err = w.clone().with_gold_holdout(bad).expect_err("bad fraction");
+        assert!(err.to_string().contains("gold_holdout"), "{err}");
+    }
+}
+
+/// Gold rounds in a replay: about g of the rounds, left out of the alignment metrics,
+/// revealed to gold trust, which then tracks the truth; the best single model is
+/// reported, and equals a model's own correlation on the same rounds (here every model
+/// tracks the truth closely, so the bar is high).
+#[test]
+fn gold_rounds_in_a_replay() {
+    let w = ReplayWorld::load(&write("gold2.jsonl", &logs()))
+        .and_then(|w| w.with_replicas(3))
+        .and_then(|w| w.with_gold_holdout(0.2))
+        .expect("world");
+    let mut s = Scenario {
+        rounds: 1000,
+        ..Scenario::default()
+    };
+    s.protocol.gold_fraction = 0.1;
+    s.fit_to_pool(w.evaluators());
+    let gold = Defense {
+        rule: poq_core::aggregate::Rule::WeightedMean,
+        trust: TrustKind::Gold,
+    };
+    let spec = CellSpec::new(&s, s.attack.attack("boosting").expect("boosting"), 0.25, 7, gold);
+    let d = run_once(&s, &w, &spec, 0, 0).expect("runs");
+    let r = &d.result;
+    assert!(
+        (r.gold_rounds - 100.0).abs() < 40.0,
+        "gold rounds {} (seed 42)",
+        r.gold_rounds
+    );
+    assert!(r.best_model.is_some(), "{r:?}");
+    let best = r.best_model_pearson.expect("bar");
+    assert!(best > 0.95, "bar {best}");
+    assert!(r.pearson.expect("r") > 0.9 * best, "{r:?}");
+    // Without gold rounds: none played, the same bar on the same kind of rounds.
+    let none = CellSpec {
+        gold_fraction: 0.0,
+        ..spec
+    };
+    let d0 = run_once(&s, &w, &none, 0, 0).expect("runs");
+    assert_eq!(d0.result.gold_rounds, 0.0);
+    // A gold fraction outside [0, 1] is an error naming it.
+    let bad = CellSpec {
+        gold_fraction: 1.5,
+        ..spec
+    };
+    let err = run_once(&s, &w, &bad, 0, 0).expect_err("bad g");
+    assert!(err.to_string().contains("gold_fraction"), "{err}");
+}

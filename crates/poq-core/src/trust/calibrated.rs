@@ -46,7 +46,7 @@
 //! and enter the digest. The buffers reused between rounds are scratch: skipped by
 //! serde, ignored by `==`.
 
-use super::{Report, TrustChange, TrustPolicy, check_restored};
+use super::{Report, TrustChange, TrustPolicy, check_restored, record_unchanged};
 use crate::encoding::Encoder;
 use crate::params::check_param;
 use crate::stats::median_in_place;
@@ -331,14 +331,7 @@ impl TrustPolicy for Calibrated {
 
     fn update(&mut self, reports: &[Report], _consensus: f64, task: Task, changes: &mut Vec<TrustChange>) {
         let first_change = changes.len();
-        for r in reports {
-            let w = self.weight_for(r.evaluator, task);
-            changes.push(TrustChange {
-                evaluator: r.evaluator,
-                before: w,
-                after: w,
-            });
-        }
+        record_unchanged(self, reports, task, changes);
         let known = reports.iter().filter(|r| r.evaluator.index() < self.n).count();
         // With one known report there is no reference to learn from.
         if known < 2 {

@@ -27,7 +27,7 @@
 //! report 10 points (the whole scale) off in a round of typical spread: 10² / σ̄, with
 //! σ̄ an exponentially weighted mean of the rounds' σ.
 
-use super::{Report, TrustChange, TrustPolicy, check_restored};
+use super::{Report, TrustChange, TrustPolicy, check_restored, record_unchanged};
 use crate::encoding::Encoder;
 use crate::params::check_param;
 use crate::{CoreError, EvaluatorId, Result, SCORE_MAX, Task};
@@ -209,14 +209,7 @@ impl Crh {
     /// gold truth).
     fn learn(&mut self, reports: &[Report], truth: f64, task: Task, changes: &mut Vec<TrustChange>) {
         let first = changes.len();
-        for r in reports {
-            let w = self.weight_for(r.evaluator, task);
-            changes.push(TrustChange {
-                evaluator: r.evaluator,
-                before: w,
-                after: w,
-            });
-        }
+        record_unchanged(self, reports, task, changes);
         let n = self.n;
         let known = || reports.iter().filter(move |r| r.evaluator.index() < n);
         let k = known().count();

@@ -9,28 +9,46 @@
 //! to evaluators until the protocol reveals their truth (token F1 or ROUGE-L × 10).
 //! From them this policy learns, per evaluator and task:
 //!
-//! 1. **Calibration.** A linear regression of truth on score over the evaluator's gold
-//!    reports, with exponentially decayed moments (rate `rate`, about 1/rate gold
-//!    reports of memory): means s̄, t̄, deviations σ_s, σ_t and their correlation r.
-//!    The correlation is shrunk toward 0 by the evidence, r̃ = r · n / (n + n₀), with
-//!    n the decayed count and n₀ = `shrinkage`, and capped at `max_correlation`. A score
-//!    s enters consensus as t̄ + r̃ (σ_t / σ_s)(s − s̄), kept within [0, 10]: every
-//!    evaluator's report is mapped onto the truth's scale before any rule sees it, so a
+//! 1. **Calibration.** Exponentially decayed moments of the evaluator's gold reports
+//!    (rate `rate`, about 1/rate gold reports of memory): means s̄, t̄, deviations σ_s,
+//!    σ_t and their correlation r. A score s maps to m(s) = t̄ + sign(r) (σ_t / σ_s)(s − s̄),
+//!    the truth's mean and spread, and enters consensus as λ m(s) + (1 − λ) s with
+//!    λ = n / (n + n₀) (n the decayed count, n₀ = `shrinkage`), kept within [0, 10]:
+//!    every report is moved onto the truth's scale as far as the evidence allows, so a
 //!    model that overstates quality by 2 points (the bi-encoder on QA) or a booster
-//!    that adds 3 everywhere is corrected rather than outvoted.
-//! 2. **Weight.** wₑ = max(0, r̃)² / (1 − r̃²), the signal-to-noise ratio of the
-//!    calibrated score (the variance it explains over the variance it leaves), floored
-//!    at w_min: an informative evaluator (r ≈ 0.8) weighs about 1.8, one that guesses
-//!    (r ≈ 0) nearly nothing, one that is anti-correlated nothing. Until an evaluator
-//!    has a fit (two distinct gold scores and truths), its scores pass unchanged and it
-//!    weighs w_min: with no gold at all every weight is equal, so the weighted median
-//!    is the median and the weighted mean the mean.
+//!    that adds 3 everywhere is corrected rather than outvoted. This matches moments
+//!    rather than following the regression line t̄ + r (σ_t / σ_s)(s − s̄): the
+//!    regression pulls each evaluator toward the mean by its own r, and weighting those
+//!    compressed scores by r again counts the same uncertainty twice (measured with 5%
+//!    gold, K = 7: QA logs 0.77 against 0.74, synthetic world under noise 0.945 against
+//!    0.914).
+//! 2. **Weight.** The correlation is shrunk toward the pool's by the evidence,
+//!    r̃ = (n r + n₀ r̄) / (n + n₀), with r̄ the median correlation of the evaluators of
+//!    the task that have a fit, and capped at `max_correlation`;
+//!    wₑ = max(0, r̃)² / (1 − r̃²), the signal-to-noise ratio of the calibrated score
+//!    (the variance it explains over the variance it leaves), floored at w_min: an
+//!    informative evaluator (r ≈ 0.8) weighs about 1.8, one that guesses (r ≈ 0) nearly
+//!    nothing, one that is anti-correlated nothing. An evaluator without a fit of its
+//!    own (fewer than two distinct gold scores and truths) weighs as the pool's r̄ says
+//!    and reports unchanged. Shrinking toward the pool rather than toward 0 matters
+//!    while gold is scarce: toward 0, the first few evaluators with a shaky fit
+//!    outweighed everyone else, and at g = 0.01 the synthetic world's consensus fell
+//!    from the median's 0.94 to 0.89; toward the pool it stays at 0.94–0.95. With no gold
+//!    at all every weight is w_min, so the weighted median is the median and the
+//!    weighted mean the mean.
 //! 3. **Standing.** Calibration absorbs any consistent shift, so the gold weight
 //!    cannot tell a booster from the honest model it copies, and an honest but
 //!    uninformative evaluator weighs as little as an attacker: the weight ranks
 //!    informativeness, not honesty. Detection instead reads
-//!    [`TrustPolicy::standing`], an embedded [`Calibrated`] estimator fed the ordinary
-//!    rounds' raw reports (leave-one-out bias and variance against the committee).
+//!    [`TrustPolicy::standing`], from an embedded [`Calibrated`] estimator fed the
+//!    ordinary rounds' raw reports (leave-one-out bias and variance against the
+//!    committee): its weight divided by 1 + |relative bias| (the mean over the tasks
+//!    seen). The weight alone sees noise but, on real logs, also distrusts the one
+//!    informative model (QA, boosting at ρ = 0.25: AUC 0.64); the bias alone sees
+//!    shifts but not noise (QA boosting 1.00 / 0.83 at ρ = 0.1 / 0.25, noise 0.52 /
+//!    0.36); the product reaches 0.96 / 0.75 on QA boosting and 1.00 in the
+//!    synthetic world. No agreement statistic reaches 0.95 on the real logs at
+//!    ρ = 0.25 (README).
 //!
 //! Gold rounds still go through [`TrustPolicy::update`] at finalization like any other
 //! round (the protocol has not revealed them yet); [`TrustPolicy::learn_gold`] adds
@@ -42,9 +60,10 @@
 //! weights set the shares of the evaluator budget, so rewards follow gold performance:
 //! an uninformative or lazy evaluator earns less than an informative one.
 
-use super::{Calibrated, CalibratedParams, Report, TrustChange, TrustPolicy, check_restored};
+use super::{Calibrated, CalibratedParams, Report, TrustChange, TrustPolicy, check_restored, record_unchanged};
 use crate::encoding::Encoder;
 use crate::params::check_param;
+use crate::stats::median_in_place;
 use crate::{CoreError, EvaluatorId, Result, SCORE_MAX, SCORE_MIN, Task};
 use serde::{Deserialize, Serialize};
 
@@ -123,9 +142,12 @@ struct Moments {
     cst: f64,
 }
 
-/// A usable calibration: where to centre and how steeply to map.
+/// A usable calibration: where to centre, how steeply to map, and the evidence.
 struct Fit {
+    /// The raw correlation r of score and truth.
     correlation: f64,
+    /// The decayed count n.
+    count: f64,
     mean_score: f64,
     mean_truth: f64,
     slope: f64,
@@ -155,40 +177,76 @@ impl Moments {
         self.cst = keep * self.cst + ds * (truth - self.mean_truth);
     }
 
-    fn fit(&self, p: &GoldParams) -> Option<Fit> {
+    fn fit(&self) -> Option<Fit> {
         if self.css <= MIN_SPREAD || self.ctt <= MIN_SPREAD {
             return None;
         }
         let r = (self.cst / (self.css * self.ctt).sqrt()).clamp(-1.0, 1.0);
-        let shrunk = (r * self.count / (self.count + p.shrinkage)).min(p.max_correlation);
         Some(Fit {
-            correlation: shrunk,
+            correlation: r,
+            count: self.count,
             mean_score: self.mean_score,
             mean_truth: self.mean_truth,
-            slope: shrunk * (self.ctt / self.css).sqrt(),
-        })
-    }
-
-    fn weight(&self, p: &GoldParams) -> f64 {
-        self.fit(p).map_or(p.w_min, |f| {
-            let r = f.correlation.max(0.0);
-            (r * r / (1.0 - r * r)).max(p.w_min)
-        })
-    }
-
-    fn calibrate(&self, score: f64, p: &GoldParams) -> f64 {
-        self.fit(p).map_or(score, |f| {
-            (f.mean_truth + f.slope * (score - f.mean_score)).clamp(SCORE_MIN, SCORE_MAX)
+            // Moment matching: σ_t/σ_s with the correlation's sign (see the module docs).
+            slope: (self.ctt / self.css).sqrt() * if r < 0.0 { -1.0 } else { 1.0 },
         })
     }
 }
 
-/// One task's gold moments.
+/// One task's gold moments, and the pool's typical correlation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TaskGold {
     moments: Vec<Moments>,
+    /// r̄: the median raw correlation of the evaluators with a fit (none without one);
+    /// recomputed after every gold round.
+    pool: Option<f64>,
     seen: bool,
+}
+
+impl TaskGold {
+    fn new(n: usize) -> Self {
+        Self {
+            moments: vec![Moments::NONE; n],
+            pool: None,
+            seen: false,
+        }
+    }
+
+    /// r̄ from the moments, as [`TaskGold::pool`] holds it.
+    fn pool_of(moments: &[Moments]) -> Option<f64> {
+        let mut r: Vec<f64> = moments.iter().filter_map(|m| m.fit().map(|f| f.correlation)).collect();
+        median_in_place(&mut r)
+    }
+
+    /// r̃ of an evaluator: its correlation shrunk toward the pool's by the evidence,
+    /// (n r + n₀ r̄) / (n + n₀), capped; the pool's r̄ without a fit of its own; `None`
+    /// while no evaluator of the task has a fit.
+    fn shrunk(&self, m: &Moments, p: &GoldParams) -> Option<f64> {
+        let pool = self.pool?;
+        let r = match m.fit() {
+            Some(f) => (f.count * f.correlation + p.shrinkage * pool) / (f.count + p.shrinkage),
+            None => pool,
+        };
+        Some(r.min(p.max_correlation))
+    }
+
+    fn weight(&self, m: &Moments, p: &GoldParams) -> f64 {
+        self.shrunk(m, p).map_or(p.w_min, |r| {
+            let r = r.max(0.0);
+            (r * r / (1.0 - r * r)).max(p.w_min)
+        })
+    }
+
+    /// The calibrated score: moment matching, blended with the raw score by the
+    /// evidence, n / (n + n₀) of the way.
+    fn calibrate(&self, m: &Moments, score: f64, p: &GoldParams) -> f64 {
+        m.fit().map_or(score, |f| {
+            let matched = f.mean_truth + f.slope * (score - f.mean_score);
+            let share = f.count / (f.count + p.shrinkage);
+            (share * matched + (1.0 - share) * score).clamp(SCORE_MIN, SCORE_MAX)
+        })
+    }
 }
 
 /// Gold-anchored competence trust (see the module docs).
@@ -231,11 +289,15 @@ impl Gold {
 
     /// The calibration of `evaluator` on `task` as (shrunk correlation r̃, slope,
     /// intercept): a score s maps to intercept + slope · s before clamping. `None`
-    /// until it has a fit.
+    /// until it has a fit of its own.
     pub fn calibration_for(&self, evaluator: EvaluatorId, task: Task) -> Option<(f64, f64, f64)> {
-        let m = self.tasks.get(task.index())?.moments.get(evaluator.index())?;
-        m.fit(&self.params)
-            .map(|f| (f.correlation, f.slope, f.mean_truth - f.slope * f.mean_score))
+        let (t, m) = self.moments(evaluator, task)?;
+        let f = m.fit()?;
+        let r = t.shrunk(m, &self.params)?;
+        // calibrate(s) = λ (t̄ + b (s − s̄)) + (1 − λ) s, with λ = n / (n + n₀).
+        let share = f.count / (f.count + self.params.shrinkage);
+        let slope = share * f.slope + (1.0 - share);
+        Some((r, slope, share * (f.mean_truth - f.slope * f.mean_score)))
     }
 
     /// The decayed number of gold reports of `evaluator` on `task`.
@@ -294,13 +356,22 @@ impl Gold {
                 check_restored("gold truth spread", i, m.ctt, 0.0, f64::MAX)?;
                 check_restored("gold co-spread", i, m.cst, f64::MIN, f64::MAX)?;
             }
+            let pool = TaskGold::pool_of(&t.moments);
+            if t.pool.map(f64::to_bits) != pool.map(f64::to_bits) {
+                return Err(CoreError::InvalidSnapshot {
+                    reason: format!(
+                        "gold trust task #{ti} has pool correlation {:?}, its moments give {pool:?}",
+                        t.pool
+                    ),
+                });
+            }
         }
         Ok(())
     }
 
     /// Canonical encoding: rate, shrinkage, max correlation, w_min (f64), the pool
-    /// size, then per task (a count first): seen (bool) and per evaluator (a count
-    /// first) its count, mean score, mean truth and the three co-moments (f64); then the
+    /// size, then per task (a count first): seen (bool), the pool correlation
+    /// (optional f64) and per evaluator (a count first) its count, mean score, mean truth and the three co-moments (f64); then the
     /// agreement estimator ([`Calibrated::encode`], its parameters included).
     pub fn encode(&self, enc: &mut Encoder) {
         let p = &self.params;
@@ -311,7 +382,7 @@ impl Gold {
             .usize(self.n)
             .usize(self.tasks.len());
         for t in &self.tasks {
-            enc.bool(t.seen).usize(t.moments.len());
+            enc.bool(t.seen).opt_f64(t.pool).usize(t.moments.len());
             for m in &t.moments {
                 enc.f64(m.count)
                     .f64(m.mean_score)
@@ -324,16 +395,15 @@ impl Gold {
         self.agreement.encode(enc);
     }
 
-    fn moments(&self, evaluator: EvaluatorId, task: Task) -> Option<&Moments> {
-        self.tasks.get(task.index())?.moments.get(evaluator.index())
+    /// The task's state and the evaluator's moments there.
+    fn moments(&self, evaluator: EvaluatorId, task: Task) -> Option<(&TaskGold, &Moments)> {
+        let t = self.tasks.get(task.index())?;
+        Some((t, t.moments.get(evaluator.index())?))
     }
 
     fn task_mut(&mut self, task: Task) -> &mut TaskGold {
         while self.tasks.len() <= task.index() {
-            self.tasks.push(TaskGold {
-                moments: vec![Moments::NONE; self.n],
-                seen: false,
-            });
+            self.tasks.push(TaskGold::new(self.n));
         }
         &mut self.tasks[task.index()]
     }
@@ -358,7 +428,7 @@ impl TrustPolicy for Gold {
             return 1.0;
         }
         let (sum, count) = self.tasks.iter().filter(|t| t.seen).fold((0.0, 0usize), |(s, c), t| {
-            (s + t.moments[evaluator.index()].weight(&self.params), c + 1)
+            (s + t.weight(&t.moments[evaluator.index()], &self.params), c + 1)
         });
         if count == 0 {
             self.params.w_min
@@ -372,27 +442,28 @@ impl TrustPolicy for Gold {
             return 1.0;
         }
         self.moments(evaluator, task)
-            .map_or(self.params.w_min, |m| m.weight(&self.params))
+            .map_or(self.params.w_min, |(t, m)| t.weight(m, &self.params))
     }
 
     fn calibrate(&self, evaluator: EvaluatorId, task: Task, score: f64) -> f64 {
         self.moments(evaluator, task)
-            .map_or(score, |m| m.calibrate(score, &self.params))
+            .map_or(score, |(t, m)| t.calibrate(m, score, &self.params))
     }
 
     fn standing(&self, evaluator: EvaluatorId) -> f64 {
-        self.agreement.weight(evaluator)
+        let biases: Vec<f64> = Task::ALL
+            .iter()
+            .filter_map(|&t| self.agreement.relative_bias_for(evaluator, t))
+            .map(f64::abs)
+            .collect();
+        if biases.is_empty() {
+            return 1.0;
+        }
+        self.agreement.weight(evaluator) / (1.0 + biases.iter().sum::<f64>() / biases.len() as f64)
     }
 
     fn update(&mut self, reports: &[Report], consensus: f64, task: Task, changes: &mut Vec<TrustChange>) {
-        for r in reports {
-            let w = self.weight_for(r.evaluator, task);
-            changes.push(TrustChange {
-                evaluator: r.evaluator,
-                before: w,
-                after: w,
-            });
-        }
+        record_unchanged(self, reports, task, changes);
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         self.agreement.update(reports, consensus, task, &mut scratch);
@@ -400,21 +471,19 @@ impl TrustPolicy for Gold {
     }
 
     fn learn_gold(&mut self, reports: &[Report], truth: f64, task: Task, changes: &mut Vec<TrustChange>) {
-        let p = self.params;
-        let n = self.n;
+        let first = changes.len();
+        record_unchanged(self, reports, task, changes);
+        let (p, n) = (self.params, self.n);
         let t = self.task_mut(task);
-        for r in reports {
-            let i = r.evaluator.index();
-            let before = t.moments.get(i).map_or(1.0, |m| m.weight(&p));
-            if i < n {
-                t.moments[i].add(r.score, truth, p.rate);
-                t.seen = true;
+        for r in reports.iter().filter(|r| r.evaluator.index() < n) {
+            t.moments[r.evaluator.index()].add(r.score, truth, p.rate);
+            t.seen = true;
+        }
+        t.pool = TaskGold::pool_of(&t.moments);
+        for c in &mut changes[first..] {
+            if let Some(m) = t.moments.get(c.evaluator.index()) {
+                c.after = t.weight(m, &p);
             }
-            changes.push(TrustChange {
-                evaluator: r.evaluator,
-                before,
-                after: t.moments.get(i).map_or(1.0, |m| m.weight(&p)),
-            });
         }
     }
 

@@ -102,14 +102,7 @@ pub trait TrustPolicy {
     /// [`TrustChange`] per report to `changes`, in report order. The default learns
     /// nothing: policies that only see agreement ignore the truth.
     fn learn_gold(&mut self, reports: &[Report], _truth: f64, task: Task, changes: &mut Vec<TrustChange>) {
-        changes.extend(reports.iter().map(|r| {
-            let w = self.weight_for(r.evaluator, task);
-            TrustChange {
-                evaluator: r.evaluator,
-                before: w,
-                after: w,
-            }
-        }));
+        record_unchanged(self, reports, task, changes);
     }
     /// The score of `evaluator`'s report on a round of `task` as consensus uses it.
     /// The default is the score itself; a calibrating policy maps it onto the truth's
@@ -410,6 +403,25 @@ impl TrustPolicy for NoTrust {
             after: 1.0,
         }
     }
+}
+
+/// Appends one [`TrustChange`] per report, each at the evaluator's current weight for
+/// `task` before and after: what a policy records before it learns (and updates
+/// `after` in place), or when a round teaches it nothing.
+pub(crate) fn record_unchanged<P: TrustPolicy + ?Sized>(
+    policy: &P,
+    reports: &[Report],
+    task: Task,
+    changes: &mut Vec<TrustChange>,
+) {
+    changes.extend(reports.iter().map(|r| {
+        let w = policy.weight_for(r.evaluator, task);
+        TrustChange {
+            evaluator: r.evaluator,
+            before: w,
+            after: w,
+        }
+    }));
 }
 
 /// Checks that a restored weight is finite and within `[lo, hi]`.

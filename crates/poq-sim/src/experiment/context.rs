@@ -14,13 +14,14 @@ use std::path::PathBuf;
 pub use crate::defense::{MEDIAN, OURS, PUBLISHED};
 
 /// Every experiment name `poq experiment` accepts, besides `all`.
-pub const EXPERIMENTS: [&str; 6] = [
+pub const EXPERIMENTS: [&str; 7] = [
     "rewards",
     "trust",
     "committee-size",
     "detection",
     "alignment",
     "withholding",
+    "gold",
 ];
 
 /// The malicious fraction the trust and withholding experiments fix.

@@ -13,7 +13,10 @@
 //! - [`alignment`]: Pearson, Spearman, MAE, payout inflation and detection AUC for every
 //!   rule × trust × attack × ρ × K;
 //! - [`withholding`]: whether strategic abstention, or a distrusted attacker, pays, under
-//!   each missing-report rule and each evaluator reward scaling.
+//!   each missing-report rule and each evaluator reward scaling;
+//! - [`gold`]: consensus–truth correlation and detection AUC against the fraction of
+//!   gold spot-checks, for gold trust, gold-calibrated CRH and CATD, ours and the
+//!   median, with the best single evaluator model as the bar.
 //!
 //! Computation and reporting are separate: each experiment's `compute` runs its cells
 //! and averages them into its result type, writing nothing and formatting no prose;
@@ -26,6 +29,7 @@ pub mod alignment;
 pub mod committee_size;
 pub mod context;
 pub mod detection;
+pub mod gold;
 pub mod rewards;
 pub mod trust;
 pub mod withholding;
@@ -104,6 +108,14 @@ pub fn run(name: &str, ctx: &Context) -> Result<()> {
         sections.push(markdown::withholding_section(ctx, &r));
         withholding_result = Some(r);
     }
+    let mut gold_result = None;
+    if wants("gold") {
+        let r = gold::compute(ctx)?;
+        csv::gold(ctx, &r)?;
+        figures::gold(ctx, &r)?;
+        sections.push(markdown::gold_section(ctx, &r));
+        gold_result = Some(r);
+    }
     markdown::write_report(ctx, &sections)?;
     report::write_results(
         ctx,
@@ -113,6 +125,7 @@ pub fn run(name: &str, ctx: &Context) -> Result<()> {
             trust: trust_result.as_ref(),
             committee_size: committee_size_result.as_ref(),
             withholding: withholding_result.as_ref(),
+            gold: gold_result.as_ref(),
             meta: Meta::of(ctx),
         },
     )

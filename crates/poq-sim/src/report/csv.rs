@@ -6,6 +6,7 @@ use crate::Result;
 use crate::cell::CellResult;
 use crate::experiment::committee_size::CommitteeSizeResult;
 use crate::experiment::context::Context;
+use crate::experiment::gold::GoldResult;
 use crate::experiment::rewards::{DefenseRewards, NodeReward, RewardsResult};
 use crate::experiment::trust::TrustResult;
 use crate::experiment::withholding::WithholdingResult;
@@ -223,6 +224,51 @@ pub fn withholding(ctx: &Context, r: &WithholdingResult) -> Result<()> {
             "malicious_reward_ratio",
             "detection_auc",
             "pearson",
+        ],
+        &rows,
+    )
+}
+
+/// `gold.csv`: one row per (gold fraction, attack, ρ, defense) cell; absent numbers
+/// are empty fields.
+pub fn gold(ctx: &Context, r: &GoldResult) -> Result<()> {
+    let opt = |x: Option<f64>| x.map_or_else(String::new, |v| v.to_string());
+    let rows: Vec<Vec<String>> = r
+        .cells
+        .iter()
+        .map(|c| {
+            vec![
+                c.gold_fraction.to_string(),
+                c.attack.clone(),
+                c.rho.to_string(),
+                c.k.to_string(),
+                c.rule.clone(),
+                c.trust.clone(),
+                opt(c.pearson),
+                opt(c.detection_auc),
+                c.best_model.clone().unwrap_or_default(),
+                opt(c.best_model_pearson),
+                c.gold_rounds.to_string(),
+                c.payout_inflation.to_string(),
+            ]
+        })
+        .collect();
+    write_csv(
+        ctx,
+        "gold.csv",
+        &[
+            "gold_fraction",
+            "attack",
+            "rho",
+            "k",
+            "rule",
+            "trust",
+            "pearson",
+            "detection_auc",
+            "best_model",
+            "best_model_pearson",
+            "gold_rounds",
+            "payout_inflation",
         ],
         &rows,
     )

@@ -7,6 +7,7 @@ use crate::Result;
 use crate::experiment::committee_size::{CommitteeSizeResult, cv};
 use crate::experiment::context::Context;
 use crate::experiment::detection::DetectionResult;
+use crate::experiment::gold::{GOLD_DEFENSES, GoldResult};
 use crate::experiment::rewards::{DefenseRewards, NodeReward, RewardsResult};
 use crate::experiment::trust::{TrustResult, TrustRun};
 
@@ -22,6 +23,9 @@ pub fn rewards_files(d: &DefenseRewards) -> (String, String) {
 pub fn trust_file(run: &TrustRun) -> String {
     format!("trust_{}_{}.png", run.attack, run.trust)
 }
+
+/// The gold experiment's figures: correlation and detection AUC against g.
+pub const GOLD_FILES: [&str; 2] = ["gold_pearson.png", "gold_auc.png"];
 
 /// The committee-size figures: mean, variance, coefficient of variation.
 pub const COMMITTEE_SIZE_FILES: [&str; 3] = [
@@ -206,4 +210,41 @@ pub fn detection(ctx: &Context, r: &DetectionResult) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Consensus–truth correlation and detection AUC against the gold fraction g, one line
+/// per defense (means over the experiment's attacks and ρ; a defense without the
+/// number at some g is left out of that figure).
+pub fn gold(ctx: &Context, r: &GoldResult) -> Result<()> {
+    let series = |f: fn(&crate::cell::CellResult) -> Option<f64>| -> Vec<Series> {
+        GOLD_DEFENSES
+            .iter()
+            .filter_map(|d| {
+                let points: Option<Vec<(f64, f64)>> = r
+                    .gold_fractions
+                    .iter()
+                    .map(|&g| r.mean_of(d, g, f).map(|y| (g, y)))
+                    .collect();
+                points.map(|points| Series { name: d.name(), points })
+            })
+            .collect()
+    };
+    let [pearson_file, auc_file] = GOLD_FILES;
+    plot::line_chart(
+        &ctx.out.join(pearson_file),
+        &titled(
+            ctx,
+            &format!("Consensus-truth correlation against the gold fraction g (K = {})", r.k),
+        ),
+        "gold fraction g",
+        "Pearson r with the truth (ordinary rounds)",
+        &series(|c| c.pearson),
+    )?;
+    plot::line_chart(
+        &ctx.out.join(auc_file),
+        &titled(ctx, &format!("Detection AUC against the gold fraction g (K = {})", r.k)),
+        "gold fraction g",
+        "detection AUC of the malicious evaluators",
+        &series(|c| c.detection_auc),
+    )
 }

@@ -4,7 +4,7 @@
 
 use super::csv::write_atomic;
 use super::defense_name;
-use super::figures::{self, COMMITTEE_SIZE_FILES};
+use super::figures::{self, COMMITTEE_SIZE_FILES, GOLD_FILES};
 use crate::Result;
 use crate::cell::CellResult;
 use crate::defense::Defense;
@@ -15,6 +15,7 @@ use crate::experiment::context::{
     PUBLISHED_MEDIAN_R, PUBLISHED_WORST_REWARD, QUOTED_RHO, same_rho,
 };
 use crate::experiment::detection::DetectionResult;
+use crate::experiment::gold::{GOLD_ATTACKS, GOLD_DEFENSES, GOLD_RHOS, GoldResult};
 use crate::experiment::rewards::RewardsResult;
 use crate::experiment::trust::TrustResult;
 use crate::experiment::withholding::WithholdingResult;
@@ -535,4 +536,83 @@ pub fn write_report(ctx: &Context, sections: &[Section]) -> Result<()> {
         }
     }
     write_atomic(&ctx.out.join("report.md"), md.as_bytes())
+}
+
+/// The gold section: policies × (attack, ρ) at the quoted g, with the best single
+/// model as the bar, and the figures against g.
+pub fn gold_section(ctx: &Context, r: &GoldResult) -> Section {
+    let g = r.quoted;
+    let mut header = String::from("| defense |");
+    let mut rule = String::from("|---|");
+    for a in GOLD_ATTACKS {
+        for rho in GOLD_RHOS {
+            let _ = write!(header, " {a} ρ={rho} |");
+            rule.push_str("---|");
+        }
+    }
+    let mut table = format!("{header}\n{rule}\n");
+    let cell = |d: &Defense, a: &str, rho: f64| {
+        r.of(d, g)
+            .find(|c| c.attack == a && (c.rho - rho).abs() < 1e-9)
+            .cloned()
+    };
+    for d in GOLD_DEFENSES {
+        let _ = write!(table, "| {} |", d.name());
+        for a in GOLD_ATTACKS {
+            for rho in GOLD_RHOS {
+                let text = cell(&d, a, rho).map_or_else(
+                    || "n/a".to_string(),
+                    |c| match c.detection_auc {
+                        Some(auc) => format!("{} [{auc:.2}]", f3(c.pearson)),
+                        None => f3(c.pearson),
+                    },
+                );
+                let _ = write!(table, " {text} |");
+            }
+        }
+        table.push('\n');
+    }
+    let best = r
+        .of(&GOLD_DEFENSES[0], g)
+        .find_map(|c| c.best_model.clone().zip(c.best_model_pearson));
+    let _ = write!(table, "| best single model alone |");
+    for a in GOLD_ATTACKS {
+        for rho in GOLD_RHOS {
+            let text = cell(&GOLD_DEFENSES[0], a, rho)
+                .and_then(|c| c.best_model_pearson)
+                .map_or_else(|| "n/a".to_string(), |v| format!("{v:.3}"));
+            let _ = write!(table, " {text} |");
+        }
+    }
+    table.push('\n');
+    let bar = match &best {
+        Some((m, _)) => format!(
+            "The last row is the bar: the best single evaluator model alone ({m}), scored on the same ordinary rounds."
+        ),
+        None => "This world has no logged evaluator models, so there is no single-model bar.".to_string(),
+    };
+    let gold_rounds = r.of(&GOLD_DEFENSES[0], g).map(|c| c.gold_rounds).next().unwrap_or(0.0);
+    let mut sec = Section {
+        title: "Gold spot-checks".into(),
+        files: vec!["gold.csv".into()],
+        ..Default::default()
+    };
+    let _ = writeln!(
+        sec.text,
+        "K = {}, g = {g} ({gold_rounds:.0} gold rounds of {} per run): Pearson r of the consensus with the truth on the \
+         ordinary rounds, [detection AUC]. Gold rounds are prompts with a known reference, scored like any other round; \
+         their truth is revealed to the protocol after they finalize and they are left out of these numbers. {bar}\n\n{table}",
+        r.k, ctx.scenario.rounds
+    );
+    let [pearson_file, auc_file] = GOLD_FILES;
+    sec.figures.push((
+        pearson_file.into(),
+        format!(
+            "Consensus–truth correlation against g, means over {} at ρ ∈ {{0.1, 0.25}}.",
+            GOLD_ATTACKS.join(", ")
+        ),
+    ));
+    sec.figures
+        .push((auc_file.into(), "Detection AUC against g, the same cells.".into()));
+    sec
 }

@@ -17,6 +17,7 @@ pub mod plot;
 use crate::cell::CellResult;
 use crate::experiment::committee_size::CommitteeSizeResult;
 use crate::experiment::context::Context;
+use crate::experiment::gold::GoldResult;
 use crate::experiment::rewards::RewardsResult;
 use crate::experiment::trust::TrustResult;
 use crate::experiment::withholding::WithholdingResult;
@@ -96,6 +97,9 @@ pub struct Results<'a> {
     /// The withholding experiment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub withholding: Option<&'a WithholdingResult>,
+    /// The gold experiment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gold: Option<&'a GoldResult>,
     /// The run.
     pub meta: Meta,
 }
