@@ -46,7 +46,7 @@
 //!    seen). The weight alone sees noise but, on real logs, also distrusts the one
 //!    informative model (QA, boosting at ρ = 0.25: AUC 0.64); the bias alone sees
 //!    shifts but not noise (QA boosting 1.00 / 0.83 at ρ = 0.1 / 0.25, noise 0.52 /
-//!    0.36); the product reaches 0.96 / 0.75 on QA boosting and 1.00 in the
+//!    0.36); the product reaches 0.95 / 0.75 on QA boosting and 1.00 in the
 //!    synthetic world. No agreement statistic reaches 0.95 on the real logs at
 //!    ρ = 0.25 (README).
 //!
@@ -73,7 +73,8 @@ use serde::{Deserialize, Serialize};
 pub struct GoldParams {
     /// Decay of the gold moments per gold report; about 1/rate reports of memory.
     pub rate: f64,
-    /// n₀: the correlation is shrunk by n / (n + n₀).
+    /// n₀: how many gold reports the pool's correlation (for the weight) and the raw
+    /// score (for the calibration) count for against an evaluator's own n.
     pub shrinkage: f64,
     /// Cap on the shrunk correlation (bounds the weight at r²/(1 − r²)).
     pub max_correlation: f64,
