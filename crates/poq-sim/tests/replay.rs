@@ -405,3 +405,59 @@ fn gold_rounds_in_a_replay() {
     let err = run_once(&s, &w, &bad, 0, 0).expect_err("bad g");
     assert!(err.to_string().contains("gold_fraction"), "{err}");
 }
+
+/// Rewards follow gold performance on the collected QA logs (three nodes per logged
+/// evaluator, 5% gold, trust-scaled evaluator shares, no attack): the bi-encoder
+/// nodes, the one informative model on QA, earn more per round than every node of the
+/// judge and of the two lexical overlaps; with flat shares (the spec's formula) the gap
+/// is smaller.
+#[test]
+fn rewards_follow_gold_performance_on_the_collected_logs() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/collected/qa.jsonl");
+    let w = ReplayWorld::load(&path)
+        .and_then(|w| w.with_replicas(3))
+        .and_then(|w| w.with_gold_holdout(0.2))
+        .expect("collected logs");
+    let mut s = Scenario {
+        rounds: 2500,
+        ..Scenario::default()
+    };
+    s.protocol.gold_fraction = 0.05;
+    s.fit_to_pool(w.evaluators());
+    let gold = Defense {
+        rule: poq_core::aggregate::Rule::WeightedMean,
+        trust: TrustKind::Gold,
+    };
+    let per_round = |scaling| {
+        let spec = CellSpec {
+            scaling,
+            ..CellSpec::new(&s, Attack::None, 0.0, 7, gold)
+        };
+        let d = run_once(&s, &w, &spec, 0, 0).expect("runs");
+        let by_model = |name: &str| -> Vec<f64> {
+            (0..w.evaluators())
+                .filter(|&i| w.model_of(i) == Some(name))
+                .map(|i| d.evaluator_rewards[i].mean)
+                .collect()
+        };
+        let bi = by_model("bi-encoder");
+        let others: Vec<f64> = ["judge-smollm2-135m-instruct", "lexical-f1", "lexical-rougeL"]
+            .iter()
+            .flat_map(|m| by_model(m))
+            .collect();
+        assert_eq!((bi.len(), others.len()), (3, 9));
+        (bi, others)
+    };
+    let (bi, others) = per_round(poq_core::reward::EvaluatorScaling::Trust);
+    let worst_bi = bi.iter().cloned().fold(f64::INFINITY, f64::min);
+    let best_other = others.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    assert!(worst_bi > best_other, "bi-encoder {bi:?}, others {others:?} (seed 42)");
+    let (flat_bi, flat_others) = per_round(poq_core::reward::EvaluatorScaling::Flat);
+    let gap = |b: &[f64], o: &[f64]| b.iter().sum::<f64>() / 3.0 - o.iter().sum::<f64>() / 9.0;
+    assert!(
+        gap(&bi, &others) > gap(&flat_bi, &flat_others),
+        "trust-scaled gap {} vs flat {}",
+        gap(&bi, &others),
+        gap(&flat_bi, &flat_others)
+    );
+}
