@@ -149,6 +149,14 @@ pub fn below(rng: &mut impl Rng, n: u64) -> u64 {
     }
 }
 
+/// Shuffles `items` in place (Fisher–Yates from the back, one [`below`] draw per
+/// position), so a seed gives the same order on every platform.
+pub fn shuffle<T>(rng: &mut impl Rng, items: &mut [T]) {
+    for i in (1..items.len()).rev() {
+        items.swap(i, below(rng, i as u64 + 1) as usize);
+    }
+}
+
 /// `true` with probability `p` (`p` outside [0, 1] behaves as its nearest bound).
 #[inline]
 pub fn chance(rng: &mut impl Rng, p: f64) -> bool {

@@ -18,7 +18,7 @@ use poq_core::aggregate::Rule;
 use poq_core::attack::Attack;
 use poq_core::protocol::RewardBook;
 use poq_core::reward::EvaluatorScaling;
-use poq_core::rng::{Xoshiro256PlusPlus, below, derive_seed};
+use poq_core::rng::{Xoshiro256PlusPlus, derive_seed, shuffle};
 use poq_core::round::MissingReport;
 use poq_core::trust::TrustKind;
 use serde::Serialize;
@@ -214,9 +214,7 @@ pub fn master_seed(seed: u64) -> [u8; 32] {
 pub fn malicious_set(master: &[u8; 32], rep: usize, rho: f64, n: usize) -> Vec<bool> {
     let mut rng = rng_for(master, &format!("malicious/{rep}/{rho}"));
     let mut order: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        order.swap(i, below(&mut rng, i as u64 + 1) as usize);
-    }
+    shuffle(&mut rng, &mut order);
     let count = ((rho * n as f64).round() as usize).min(n);
     let mut flags = vec![false; n];
     for &i in &order[..count] {

@@ -42,5 +42,25 @@ pub const MEDIAN: Defense = Defense {
     rule: Rule::Median,
     trust: TrustKind::None,
 };
+/// Gold trust with the weighted mean: ours when gold rounds are on.
+pub const GOLD_MEAN: Defense = Defense {
+    rule: Rule::WeightedMean,
+    trust: TrustKind::Gold,
+};
+/// Gold trust with the weighted median.
+pub const GOLD_MEDIAN: Defense = Defense {
+    rule: Rule::WeightedMedian,
+    trust: TrustKind::Gold,
+};
+/// CRH: weighted mean and CRH trust (gold-calibrated when g > 0).
+pub const CRH: Defense = Defense {
+    rule: Rule::WeightedMean,
+    trust: TrustKind::Crh,
+};
+/// CATD: weighted mean and CATD trust (gold-calibrated when g > 0).
+pub const CATD: Defense = Defense {
+    rule: Rule::WeightedMean,
+    trust: TrustKind::Catd,
+};
 /// The three defenses `poq demo` compares, in its order.
 pub const DEMO_DEFENSES: [(&str, Defense); 3] = [("published", PUBLISHED), ("median", MEDIAN), ("ours", OURS)];

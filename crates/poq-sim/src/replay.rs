@@ -17,7 +17,7 @@
 
 use crate::world::{Answer, HonestReport, World};
 use crate::{Result, SimError};
-use poq_core::rng::{Xoshiro256PlusPlus, below};
+use poq_core::rng::{Xoshiro256PlusPlus, below, shuffle};
 use poq_core::{EvaluatorId, NodeId, Task};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -177,9 +177,7 @@ impl ReplayWorld {
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            for i in (1..prompts.len()).rev() {
-                prompts.swap(i, below(&mut rng, i as u64 + 1) as usize);
-            }
+            shuffle(&mut rng, &mut prompts);
             let want = (fraction * prompts.len() as f64).round() as usize;
             let count = if fraction > 0.0 && prompts.len() >= 2 {
                 want.clamp(1, prompts.len() - 1)

@@ -46,11 +46,13 @@
 //! and enter the digest. The buffers reused between rounds are scratch: skipped by
 //! serde, ignored by `==`.
 
-use super::{Report, TrustChange, TrustPolicy, check_restored, record_unchanged};
+use super::{
+    Report, TrustChange, TrustPolicy, check_pool_len, check_restored, mean_over_seen, record_unchanged, task_slot,
+};
 use crate::encoding::Encoder;
 use crate::params::check_param;
 use crate::stats::median_in_place;
-use crate::{CoreError, EvaluatorId, Result, SCORE_MAX, Task};
+use crate::{EvaluatorId, Result, SCORE_MAX, Task};
 use serde::{Deserialize, Serialize};
 
 /// Parameters of [`Calibrated`].
@@ -226,15 +228,7 @@ impl Calibrated {
     pub fn validate(&self) -> Result<()> {
         self.params.validate()?;
         for (ti, t) in self.tasks.iter().enumerate() {
-            if t.states.len() != self.n {
-                return Err(CoreError::InvalidSnapshot {
-                    reason: format!(
-                        "calibrated trust task #{ti} has {} evaluators, the pool {}",
-                        t.states.len(),
-                        self.n
-                    ),
-                });
-            }
+            check_pool_len("calibrated", ti, t.states.len(), self.n)?;
             check_restored("calibrated reference error", ti, t.reference_error, MIN_ERROR, f64::MAX)?;
             check_restored("calibrated reference bias", ti, t.reference_bias, -SCORE_MAX, SCORE_MAX)?;
             for (i, s) in t.states.iter().enumerate() {
@@ -273,10 +267,8 @@ impl Calibrated {
     }
 
     fn task_mut(&mut self, task: Task) -> &mut TaskTrust {
-        while self.tasks.len() <= task.index() {
-            self.tasks.push(TaskTrust::new(self.n, &self.params));
-        }
-        &mut self.tasks[task.index()]
+        let (n, params) = (self.n, self.params);
+        task_slot(&mut self.tasks, task, || TaskTrust::new(n, &params))
     }
 
     /// The weight of a task never seen: the prior (R₀ / R₀ = 1, within the clip).
@@ -295,14 +287,8 @@ impl TrustPolicy for Calibrated {
     }
 
     fn weight(&self, evaluator: EvaluatorId) -> f64 {
-        let (sum, count) = self.tasks.iter().filter(|t| t.seen).fold((0.0, 0usize), |(s, c), t| {
-            (s + t.weight(evaluator, &self.params), c + 1)
-        });
-        if count == 0 {
-            self.prior_weight()
-        } else {
-            sum / count as f64
-        }
+        mean_over_seen(&self.tasks, |t| t.seen, |t| t.weight(evaluator, &self.params))
+            .unwrap_or_else(|| self.prior_weight())
     }
 
     fn weight_for(&self, evaluator: EvaluatorId, task: Task) -> f64 {

@@ -23,11 +23,11 @@
 //! **Missing reports.** A committee member that did not report is counted as a claim
 //! 10 points (the whole scale) off: nₑ grows by one and Sₑ by 100.
 
-use super::{Report, TrustChange, TrustPolicy, check_restored};
+use super::{Report, TrustChange, TrustPolicy, check_pool_len, check_restored, mean_over_seen, task_slot};
 use crate::encoding::Encoder;
 use crate::params::check_param;
 use crate::stats::chi_squared_quantile;
-use crate::{CoreError, EvaluatorId, Result, SCORE_MAX, Task};
+use crate::{EvaluatorId, Result, SCORE_MAX, Task};
 use serde::{Deserialize, Serialize};
 
 /// Parameters of [`Catd`].
@@ -167,15 +167,7 @@ impl Catd {
         self.params.validate()?;
         let max_count = 1.0 / self.params.rate;
         for (ti, t) in self.tasks.iter().enumerate() {
-            if t.claims.len() != self.n {
-                return Err(CoreError::InvalidSnapshot {
-                    reason: format!(
-                        "catd trust task #{ti} has {} evaluators, the pool {}",
-                        t.claims.len(),
-                        self.n
-                    ),
-                });
-            }
+            check_pool_len("catd", ti, t.claims.len(), self.n)?;
             for (i, c) in t.claims.iter().enumerate() {
                 // The decayed count approaches 1/rate from below; allow rounding.
                 check_restored("catd claim count", i, c.count, 0.0, max_count * (1.0 + 1e-12))?;
@@ -205,10 +197,8 @@ impl Catd {
     }
 
     fn task_mut(&mut self, task: Task) -> &mut TaskClaims {
-        while self.tasks.len() <= task.index() {
-            self.tasks.push(TaskClaims::new(self.n));
-        }
-        &mut self.tasks[task.index()]
+        let n = self.n;
+        task_slot(&mut self.tasks, task, || TaskClaims::new(n))
     }
 
     /// Learns from a round's reports against `truth` (the consensus, or a revealed
@@ -245,14 +235,7 @@ impl TrustPolicy for Catd {
         if evaluator.index() >= self.n {
             return 1.0;
         }
-        let (sum, count) = self.tasks.iter().filter(|t| t.seen).fold((0.0, 0usize), |(s, c), t| {
-            (s + t.weight(evaluator, &self.params), c + 1)
-        });
-        if count == 0 {
-            self.params.w_min
-        } else {
-            sum / count as f64
-        }
+        mean_over_seen(&self.tasks, |t| t.seen, |t| t.weight(evaluator, &self.params)).unwrap_or(self.params.w_min)
     }
 
     fn weight_for(&self, evaluator: EvaluatorId, task: Task) -> f64 {

@@ -27,7 +27,9 @@
 //! report 10 points (the whole scale) off in a round of typical spread: 10² / σ̄, with
 //! σ̄ an exponentially weighted mean of the rounds' σ.
 
-use super::{Report, TrustChange, TrustPolicy, check_restored, record_unchanged};
+use super::{
+    Report, TrustChange, TrustPolicy, check_pool_len, check_restored, mean_over_seen, record_unchanged, task_slot,
+};
 use crate::encoding::Encoder;
 use crate::params::check_param;
 use crate::{CoreError, EvaluatorId, Result, SCORE_MAX, Task};
@@ -154,15 +156,7 @@ impl Crh {
     pub fn validate(&self) -> Result<()> {
         self.params.validate()?;
         for (ti, t) in self.tasks.iter().enumerate() {
-            if t.loss.len() != self.n {
-                return Err(CoreError::InvalidSnapshot {
-                    reason: format!(
-                        "crh trust task #{ti} has {} evaluators, the pool {}",
-                        t.loss.len(),
-                        self.n
-                    ),
-                });
-            }
+            check_pool_len("crh", ti, t.loss.len(), self.n)?;
             for (i, &d) in t.loss.iter().enumerate() {
                 check_restored("crh loss", i, d, 0.0, f64::MAX)?;
             }
@@ -194,10 +188,8 @@ impl Crh {
     }
 
     fn task_mut(&mut self, task: Task) -> &mut TaskLoss {
-        while self.tasks.len() <= task.index() {
-            self.tasks.push(TaskLoss::new(self.n, &self.params));
-        }
-        &mut self.tasks[task.index()]
+        let (n, params) = (self.n, self.params);
+        task_slot(&mut self.tasks, task, || TaskLoss::new(n, &params))
     }
 
     /// The weight of a task never seen: every loss at the prior, log n.
@@ -251,11 +243,8 @@ impl TrustPolicy for Crh {
         if evaluator.index() >= self.n {
             return 1.0;
         }
-        let seen: Vec<&TaskLoss> = self.tasks.iter().filter(|t| t.seen).collect();
-        if seen.is_empty() {
-            return self.prior_weight();
-        }
-        seen.iter().map(|t| t.weight(evaluator, &self.params)).sum::<f64>() / seen.len() as f64
+        mean_over_seen(&self.tasks, |t| t.seen, |t| t.weight(evaluator, &self.params))
+            .unwrap_or_else(|| self.prior_weight())
     }
 
     fn weight_for(&self, evaluator: EvaluatorId, task: Task) -> f64 {

@@ -60,7 +60,10 @@
 //! weights set the shares of the evaluator budget, so rewards follow gold performance:
 //! an uninformative or lazy evaluator earns less than an informative one.
 
-use super::{Calibrated, CalibratedParams, Report, TrustChange, TrustPolicy, check_restored, record_unchanged};
+use super::{
+    Calibrated, CalibratedParams, Report, TrustChange, TrustPolicy, check_pool_len, check_restored, mean_over_seen,
+    record_unchanged, task_slot,
+};
 use crate::encoding::Encoder;
 use crate::params::check_param;
 use crate::stats::median_in_place;
@@ -340,15 +343,7 @@ impl Gold {
         }
         let max_count = 1.0 / self.params.rate;
         for (ti, t) in self.tasks.iter().enumerate() {
-            if t.moments.len() != self.n {
-                return Err(CoreError::InvalidSnapshot {
-                    reason: format!(
-                        "gold trust task #{ti} has {} evaluators, the pool {}",
-                        t.moments.len(),
-                        self.n
-                    ),
-                });
-            }
+            check_pool_len("gold", ti, t.moments.len(), self.n)?;
             for (i, m) in t.moments.iter().enumerate() {
                 check_restored("gold count", i, m.count, 0.0, max_count * (1.0 + 1e-12))?;
                 check_restored("gold mean score", i, m.mean_score, SCORE_MIN, SCORE_MAX)?;
@@ -403,10 +398,8 @@ impl Gold {
     }
 
     fn task_mut(&mut self, task: Task) -> &mut TaskGold {
-        while self.tasks.len() <= task.index() {
-            self.tasks.push(TaskGold::new(self.n));
-        }
-        &mut self.tasks[task.index()]
+        let n = self.n;
+        task_slot(&mut self.tasks, task, || TaskGold::new(n))
     }
 
     /// The highest weight the policy can give.
@@ -428,14 +421,12 @@ impl TrustPolicy for Gold {
         if evaluator.index() >= self.n {
             return 1.0;
         }
-        let (sum, count) = self.tasks.iter().filter(|t| t.seen).fold((0.0, 0usize), |(s, c), t| {
-            (s + t.weight(&t.moments[evaluator.index()], &self.params), c + 1)
-        });
-        if count == 0 {
-            self.params.w_min
-        } else {
-            sum / count as f64
-        }
+        mean_over_seen(
+            &self.tasks,
+            |t| t.seen,
+            |t| t.weight(&t.moments[evaluator.index()], &self.params),
+        )
+        .unwrap_or(self.params.w_min)
     }
 
     fn weight_for(&self, evaluator: EvaluatorId, task: Task) -> f64 {

@@ -424,6 +424,36 @@ pub(crate) fn record_unchanged<P: TrustPolicy + ?Sized>(
     }));
 }
 
+/// The mean of `weight` over the per-task tables a policy has learned on (`seen`);
+/// `None` before any: a per-task policy's overall weight.
+pub(crate) fn mean_over_seen<T>(tasks: &[T], seen: impl Fn(&T) -> bool, weight: impl Fn(&T) -> f64) -> Option<f64> {
+    let (sum, count) = tasks
+        .iter()
+        .filter(|t| seen(t))
+        .fold((0.0, 0usize), |(s, c), t| (s + weight(t), c + 1));
+    (count > 0).then(|| sum / count as f64)
+}
+
+/// The per-task table of `task`, growing `tasks` with `new()` up to it.
+pub(crate) fn task_slot<T>(tasks: &mut Vec<T>, task: Task, mut new: impl FnMut() -> T) -> &mut T {
+    while tasks.len() <= task.index() {
+        tasks.push(new());
+    }
+    &mut tasks[task.index()]
+}
+
+/// Checks that restored per-task table #`task` of `policy` has one entry per
+/// evaluator of the pool.
+pub(crate) fn check_pool_len(policy: &str, task: usize, got: usize, pool: usize) -> Result<()> {
+    if got == pool {
+        Ok(())
+    } else {
+        Err(CoreError::InvalidSnapshot {
+            reason: format!("{policy} trust task #{task} has {got} evaluators, the pool {pool}"),
+        })
+    }
+}
+
 /// Checks that a restored weight is finite and within `[lo, hi]`.
 pub(crate) fn check_restored(what: &str, index: usize, value: f64, lo: f64, hi: f64) -> Result<()> {
     if value.is_finite() && (lo..=hi).contains(&value) {

@@ -9,13 +9,12 @@
 //! same live rounds. The bar each consensus is measured against is the best single
 //! evaluator model alone on those rounds (replays only).
 
-use super::context::{Context, MEDIAN, OURS, fixed_k};
+use super::context::{Context, fixed_k};
 use crate::Result;
 use crate::cell::{CellResult, CellSpec};
 use crate::defense::Defense;
+use crate::defense::{CATD, CRH, GOLD_MEAN, GOLD_MEDIAN, MEDIAN, OURS};
 use crate::sweep::run_cells;
-use poq_core::aggregate::Rule;
-use poq_core::trust::TrustKind;
 use serde::Serialize;
 
 /// The attacks the gold experiment runs, by name.
@@ -25,26 +24,6 @@ pub const GOLD_RHOS: [f64; 2] = [0.1, 0.25];
 /// The gold fraction its table quotes when the grid has it (else the grid's nearest).
 pub const QUOTED_GOLD: f64 = 0.05;
 
-/// Gold trust with the weighted mean: ours when gold rounds are on.
-pub const GOLD_MEAN: Defense = Defense {
-    rule: Rule::WeightedMean,
-    trust: TrustKind::Gold,
-};
-/// Gold trust with the weighted median.
-pub const GOLD_MEDIAN: Defense = Defense {
-    rule: Rule::WeightedMedian,
-    trust: TrustKind::Gold,
-};
-/// CRH: weighted mean and CRH trust (gold-calibrated when g > 0).
-pub const CRH: Defense = Defense {
-    rule: Rule::WeightedMean,
-    trust: TrustKind::Crh,
-};
-/// CATD: weighted mean and CATD trust (gold-calibrated when g > 0).
-pub const CATD: Defense = Defense {
-    rule: Rule::WeightedMean,
-    trust: TrustKind::Catd,
-};
 /// The defenses compared, in the order outputs list them.
 pub const GOLD_DEFENSES: [Defense; 6] = [GOLD_MEAN, GOLD_MEDIAN, CRH, CATD, OURS, MEDIAN];
 
