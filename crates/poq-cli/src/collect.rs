@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use poq_core::Task;
-use poq_ml::collect::CollectPlan;
+use poq_ml::collect::{CollectPlan, Workload};
 use poq_ml::fetch::default_cache_dir;
 use poq_ml::registry::{self, EvaluatorName, ModelName};
 use std::path::PathBuf;
@@ -13,19 +13,23 @@ use std::path::PathBuf;
 /// Arguments of `poq collect`.
 #[derive(clap::Args, Debug)]
 pub struct CollectArgs {
-    /// The workload: qa (the project's QA set, or --data SQuAD JSON) or summarization
-    /// (aclsum's test split, or --data JSON Lines {"id", "document", "reference"}).
+    /// The workload: qa (the project's QA set, --data SQuAD JSON, or --dataset
+    /// fanoutqa) or summarization (aclsum's test split, or --data JSON Lines {"id",
+    /// "document", "reference"}).
     #[arg(long, value_parser = ["qa", "summarization"])]
     task: String,
     /// Inference models, comma separated (default: every fetchable GGUF model:
-    /// smollm2-135m-instruct, a chat model, and gemma3-270m, a base model prompted
+    /// smollm2-135m-instruct, qwen2.5-coder-0.5b-instruct and
+    /// qwen2.5-coder-1.5b-instruct, chat models, and gemma3-270m, a base model prompted
     /// for completion).
     #[arg(long, value_delimiter = ',')]
     models: Vec<String>,
     /// Evaluators, comma separated: bi-encoder (all-MiniLM-L6-v2 cosine with the
     /// reference), cross-encoder (needs --cross-encoder), lexical-f1, lexical-rougeL,
-    /// judge (SmolLM2's expected grade from its probabilities over "0".."10"). Default:
-    /// all of them (the cross-encoder only when --cross-encoder names its model).
+    /// judge (SmolLM2's expected grade from its probabilities over "0".."10"),
+    /// judge-qwen (Qwen2.5-Coder-1.5B's P(Yes) that the answer matches the reference).
+    /// Default: all of them (the cross-encoder only when --cross-encoder names its
+    /// model).
     #[arg(long, value_delimiter = ',')]
     evaluators: Vec<String>,
     /// A cross-encoder model directory (BertForSequenceClassification, one label) for
@@ -36,8 +40,12 @@ pub struct CollectArgs {
     #[arg(long)]
     limit: Option<usize>,
     /// Workload file instead of the default.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dataset")]
     data: Option<PathBuf>,
+    /// A fetchable data set instead of the default: fanoutqa (FanOutQA dev's
+    /// closed-book factoid sub-questions, CC-BY-SA-4.0; qa only).
+    #[arg(long, value_enum)]
+    dataset: Option<Dataset>,
     /// Output JSON Lines; an existing file is resumed, not overwritten.
     #[arg(long)]
     out: PathBuf,
@@ -53,6 +61,13 @@ pub struct CollectArgs {
     /// Model cache directory (models are fetched there first if missing).
     #[arg(long)]
     cache: Option<PathBuf>,
+}
+
+/// The fetchable data sets `--dataset` names.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Dataset {
+    /// FanOutQA dev: closed-book factoid sub-questions with gold answers.
+    Fanoutqa,
 }
 
 /// The plan `args` describe: every name parsed once, the defaults filled in.
@@ -80,7 +95,11 @@ fn plan(args: &CollectArgs) -> Result<CollectPlan> {
         evaluators,
         cross_encoder: args.cross_encoder.clone(),
         limit: args.limit,
-        data: args.data.clone(),
+        workload: match (&args.data, args.dataset) {
+            (Some(p), _) => Workload::File(p.clone()),
+            (None, Some(Dataset::Fanoutqa)) => Workload::FanOutQa,
+            (None, None) => Workload::Default,
+        },
         out: args.out.clone(),
         max_tokens: args.max_tokens,
         temperature: args.temperature,

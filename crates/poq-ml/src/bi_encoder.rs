@@ -12,7 +12,8 @@
 //!   skipping it would silently produce different embeddings. Without `modules.json`
 //!   the directory is a plain Hugging Face model and gets mean pooling, as
 //!   sentence-transformers does;
-//! - the transformer's `config.json` (`model_type` `bert`), `model.safetensors` and
+//! - the transformer's `config.json` (`model_type` `bert`, or `mpnet` through our own
+//!   port in [`crate::mpnet`]), `model.safetensors` and
 //!   `tokenizer.json`, with `sentence_bert_config.json`'s `max_seq_length` and
 //!   `do_lower_case`;
 //! - the pooling module's `config.json`: CLS, max, mean and mean-sqrt-length pooling,
@@ -29,6 +30,8 @@ use std::path::{Path, PathBuf};
 use candle_core::{D, DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
+
+use crate::mpnet::{MpNet, MpNetConfig};
 use poq_core::scorer::{Score, ScoreInput, Scorer, check_score, cosine_to_score};
 use serde_json::Value;
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
@@ -73,11 +76,49 @@ impl Pooling {
     }
 }
 
-/// A sentence-transformers bi-encoder: BERT, pooling, optional L2 normalization.
+/// The transformer under the pooling.
+enum Encoder {
+    /// candle's BERT.
+    Bert(BertModel),
+    /// Our MPNet port.
+    MpNet(MpNet),
+}
+
+impl Encoder {
+    /// Last hidden states (n, len, hidden) of a padded batch.
+    fn forward(&self, ids: &Tensor, type_ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Encoder::Bert(m) => m.forward(ids, type_ids, Some(mask)),
+            // MPNet has no token types.
+            Encoder::MpNet(m) => m.forward(ids, mask),
+        }
+    }
+}
+
+/// A model's configuration, by architecture.
+enum Architecture {
+    /// `model_type` "bert" (or none).
+    Bert(Config),
+    /// `model_type` "mpnet".
+    MpNet(MpNetConfig),
+}
+
+impl Architecture {
+    /// The longest input the model's positions allow.
+    fn max_tokens(&self) -> usize {
+        match self {
+            Architecture::Bert(c) => c.max_position_embeddings,
+            Architecture::MpNet(c) => c.max_tokens(),
+        }
+    }
+}
+
+/// A sentence-transformers bi-encoder: BERT or MPNet, pooling, optional L2
+/// normalization.
 pub struct BiEncoder {
     /// The model directory, for error messages.
     name: String,
-    model: BertModel,
+    model: Encoder,
     tokenizer: Tokenizer,
     pooling: Pooling,
     normalize: bool,
@@ -117,22 +158,28 @@ impl BiEncoder {
 
         let config_path = transformer_dir.join("config.json");
         let config_json = read_json(&config_path, &err)?;
-        match config_json.get("model_type").and_then(Value::as_str) {
+        let config = match config_json.get("model_type").and_then(Value::as_str) {
             // BERT-family models whose weights follow BERT's layout but whose forward pass
             // differs (RoBERTa's position offset, DistilBERT's missing token types) would
-            // load and produce wrong vectors, so only `bert` is accepted.
-            Some("bert") | None => {}
+            // load and produce wrong vectors, so only `bert` and our `mpnet` port are
+            // accepted.
+            Some("bert") | None => Architecture::Bert(
+                serde_json::from_value(config_json)
+                    .map_err(|e| err(format!("{}: not a BERT config: {e}", config_path.display())))?,
+            ),
+            Some("mpnet") => Architecture::MpNet(
+                serde_json::from_value(config_json)
+                    .map_err(|e| err(format!("{}: not an MPNet config: {e}", config_path.display())))?,
+            ),
             Some(other) => {
                 return Err(err(format!(
-                    "{}: model_type {other:?} is not supported (only \"bert\")",
+                    "{}: model_type {other:?} is not supported (\"bert\", \"mpnet\")",
                     config_path.display()
                 )));
             }
-        }
-        let config: Config = serde_json::from_value(config_json)
-            .map_err(|e| err(format!("{}: not a BERT config: {e}", config_path.display())))?;
+        };
 
-        let (max_seq_length, do_lower_case) = read_sentence_bert_config(&transformer_dir, &config, &err)?;
+        let (max_seq_length, do_lower_case) = read_sentence_bert_config(&transformer_dir, config.max_tokens(), &err)?;
 
         let tokenizer_path = transformer_dir.join("tokenizer.json");
         let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
@@ -160,17 +207,29 @@ impl BiEncoder {
         // forbids, and the copy costs one read of a file of at most a few hundred MB.
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
             .map_err(|e| err(format!("{}: {e}", weights_path.display())))?;
-        let model = BertModel::load(vb, &config).map_err(|e| {
+        let misfit = |e: candle_core::Error| {
             err(format!(
                 "{}: weights do not fit config.json: {e}",
                 weights_path.display()
             ))
-        })?;
+        };
+        let (model, hidden_size, pad_token_id) = match &config {
+            Architecture::Bert(c) => (
+                Encoder::Bert(BertModel::load(vb, c).map_err(misfit)?),
+                c.hidden_size,
+                c.pad_token_id,
+            ),
+            Architecture::MpNet(c) => (
+                Encoder::MpNet(MpNet::load(vb, c).map_err(misfit)?),
+                c.hidden_size,
+                c.pad_token_id as usize,
+            ),
+        };
 
-        let pad_id = u32::try_from(config.pad_token_id)
-            .map_err(|_| err(format!("pad_token_id {} out of range", config.pad_token_id)))?;
+        let pad_id =
+            u32::try_from(pad_token_id).map_err(|_| err(format!("pad_token_id {pad_token_id} out of range")))?;
         Ok(Self {
-            dim: pooling.width() * config.hidden_size,
+            dim: pooling.width() * hidden_size,
             name,
             model,
             tokenizer,
@@ -273,7 +332,7 @@ impl BiEncoder {
         let type_ids = Tensor::from_vec(type_ids, (n, len), &self.device)?;
         let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
 
-        let hidden = self.model.forward(&ids, &type_ids, Some(&mask))?; // (n, len, hidden)
+        let hidden = self.model.forward(&ids, &type_ids, &mask)?; // (n, len, hidden)
         let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (n, len, 1)
         let tokens = mask.sum(1)?; // (n, 1)
 
@@ -322,15 +381,25 @@ impl BiEncoder {
 #[derive(Debug)]
 pub struct BiEncoderScorer {
     encoder: BiEncoder,
+    name: String,
 }
 
 impl BiEncoderScorer {
     /// The scorer's name, as `--evaluators` spells it.
     pub const NAME: &'static str = "bi-encoder";
 
-    /// A scorer using `encoder`.
+    /// A scorer using `encoder`, named [`BiEncoderScorer::NAME`].
     pub fn new(encoder: BiEncoder) -> Self {
-        Self { encoder }
+        Self {
+            encoder,
+            name: Self::NAME.to_string(),
+        }
+    }
+
+    /// The same scorer under another name (the registry's, for a second bi-encoder).
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
     }
 
     /// A scorer using the model in `dir` (see [`BiEncoder::load`]).
@@ -346,7 +415,7 @@ impl BiEncoderScorer {
 
 impl Scorer for BiEncoderScorer {
     fn name(&self) -> &str {
-        Self::NAME
+        &self.name
     }
 
     fn score_batch(&mut self, inputs: &[ScoreInput<'_>]) -> poq_core::Result<Vec<Score>> {
@@ -462,7 +531,7 @@ fn read_pooling(path: &Path, err: &impl Fn(String) -> MlError) -> Result<Pooling
 /// Reads `sentence_bert_config.json` (optional): the truncation length and whether to
 /// lower-case texts. Without a `max_seq_length`, sentence-transformers uses the smaller
 /// of the tokenizer's `model_max_length` and the model's position count.
-fn read_sentence_bert_config(dir: &Path, config: &Config, err: &impl Fn(String) -> MlError) -> Result<(usize, bool)> {
+fn read_sentence_bert_config(dir: &Path, max_tokens: usize, err: &impl Fn(String) -> MlError) -> Result<(usize, bool)> {
     let path = dir.join("sentence_bert_config.json");
     let st = if path.exists() {
         read_json(&path, err)?
@@ -483,19 +552,16 @@ fn read_sentence_bert_config(dir: &Path, config: &Config, err: &impl Fn(String) 
             };
             model_max
                 .and_then(|n| usize::try_from(n).ok())
-                .map_or(config.max_position_embeddings, |n| {
-                    n.min(config.max_position_embeddings)
-                })
+                .map_or(max_tokens, |n| n.min(max_tokens))
         }
     };
-    if max_seq_length < 2 || max_seq_length > config.max_position_embeddings {
+    if max_seq_length < 2 || max_seq_length > max_tokens {
         // Below 2 there is no room for [CLS] and [SEP]; above the position count the
         // model has no embedding for the later positions (sentence-transformers would
         // crash there too).
         return Err(err(format!(
-            "{}: max_seq_length {max_seq_length} outside [2, {}] (max_position_embeddings)",
+            "{}: max_seq_length {max_seq_length} outside [2, {max_tokens}] (the model's positions)",
             path.display(),
-            config.max_position_embeddings
         )));
     }
     Ok((max_seq_length, do_lower_case))

