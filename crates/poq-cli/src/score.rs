@@ -19,7 +19,9 @@ pub struct ScoreArgs {
     /// (sigmoid of the logit of the pair (reference or prompt, output) ×10; needs
     /// --model: a BertForSequenceClassification directory with one label), lexical-f1 or
     /// lexical-rougeL (overlap of the output with the prompt, ×10), judge (SmolLM2's
-    /// expected grade from its probabilities over "0".."10").
+    /// expected grade from its probabilities over "0".."10"), bi-encoder-mpnet
+    /// (all-mpnet-base-v2 cosine, fetched), judge-qwen (Qwen2.5-Coder-1.5B's
+    /// 10·P(Yes) that the output matches the reference).
     #[arg(long)]
     evaluator: String,
     /// Model directory, for model-backed evaluators.

@@ -103,7 +103,8 @@ pub struct EvaluatorArgs {
     /// The attack of the malicious identities (none, noise, boosting, sabotage, …).
     #[arg(long, default_value = "none")]
     attack: String,
-    /// The scorer (bi-encoder, cross-encoder, lexical-f1, lexical-rougeL, judge).
+    /// The scorer (bi-encoder, bi-encoder-mpnet, cross-encoder, lexical-f1,
+    /// lexical-rougeL, judge, judge-qwen).
     #[arg(long)]
     scorer: String,
     /// The scorer's model directory (cross-encoder; optional for the bi-encoder).
